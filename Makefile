@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make forecast` and `make test`. Both set up .venv themselves.
+SHELL := /bin/sh
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: forecast test calibrate lint bench clean
+
+$(STAMP): pyproject.toml
+	@set -e; \
+	if [ ! -x $(PY) ]; then \
+	  BASE=$$(./scripts/find_python.sh); \
+	  echo "Creating $(VENV) with $$BASE"; \
+	  "$$BASE" -m venv $(VENV); \
+	fi; \
+	$(PY) -m pip install -q --upgrade pip; \
+	$(PY) -m pip install -q -e '.[dev]'; \
+	touch $(STAMP)
+
+forecast: $(STAMP)
+	@mkdir -p reports work
+	$(VENV)/bin/iamg-forecast forecast --db work/iamg.sqlite --import-seed --out reports/latest.html
+
+test: $(STAMP)
+	@./scripts/ensure_chromium.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -q
+
+calibrate: $(STAMP)
+	@mkdir -p reports
+	$(VENV)/bin/iamg-forecast calibrate --out reports/calibration.html
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/update_latency.py
+
+clean:
+	rm -rf $(VENV) reports work .pytest_cache

@@ -1,0 +1,213 @@
+"""One piece of evidence: dated, sourced and graded with the Admiralty code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from iamg_forecast.errors import Problem
+from iamg_forecast.spec import INFO_GRADES, SOURCE_GRADES, Spec, month_end, parse_month
+
+__all__ = ["Evidence", "CONTENT_FIELDS", "check_against_spec"]
+
+# The fields that make an item what it is; its default id hashes exactly these.
+CONTENT_FIELDS = ("indicator", "date", "value", "source", "reliability", "note", "url", "quote",
+                  "duplicate_of", "corroborates", "monitored_absent")
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+class Evidence(BaseModel):
+    """A dated, sourced, graded report about one indicator (or the resolution of an outcome).
+
+    Parameters
+    ----------
+    indicator : str
+        Name of an indicator of the spec, or of an outcome (its resolution, ``value=1``).
+    date : date or ISO string
+        When it happened (not when it was logged). Not in the future.
+    value : float
+        0/1 for binary indicators, an integer >= 0 for counts, a finite number for continuous.
+    source : str
+        Who reported it (non-empty).
+    reliability : str
+        Admiralty code: source reliability ``A``-``F`` and information credibility ``1``-``6``.
+    note, url, quote : str, optional
+        Free text, a link (http/https) and the exact words of the source.
+    duplicate_of, corroborates : str, optional
+        Id of an item this one repeats (adds nothing) or independently confirms.
+    monitored_absent : bool
+        "We watched this indicator this month and it did not happen" (implies ``value=0``).
+    id : str, optional
+        Defaults to a hash of the content, so entering the same report twice is one item.
+
+    Examples
+    --------
+    >>> e = Evidence(indicator="sistani_signals_opposition_to_maliki", date="2026-01-20",
+    ...              value=1, source="Reuters", reliability="B2")
+    >>> e.month
+    '2026-01'
+    >>> e.id == Evidence(**e.content()).id
+    True
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    indicator: str = Field(min_length=1, max_length=200)
+    date: dt.date
+    value: float = 1.0
+    source: str = Field(min_length=1, max_length=2000)
+    reliability: str
+    note: str | None = Field(default=None, max_length=100_000)
+    url: str | None = Field(default=None, max_length=4000)
+    quote: str | None = Field(default=None, max_length=100_000)
+    duplicate_of: str | None = None
+    corroborates: str | None = None
+    monitored_absent: bool = False
+    id: str = ""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _parse_date(cls, v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v.strip())
+            except ValueError:
+                raise ValueError(f"expected an ISO date YYYY-MM-DD, got {v!r}") from None
+        return v
+
+    @field_validator("date")
+    @classmethod
+    def _not_future(cls, v: dt.date) -> dt.date:
+        if v > _today():
+            raise ValueError(f"date {v} is in the future (today is {_today()})")
+        return v
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return float(v)
+        if isinstance(v, str):
+            try:
+                v = float(v.strip())
+            except ValueError:
+                raise ValueError(f"expected a number, got {v!r}") from None
+        return v
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"value must be a finite number, got {v}")
+        return v
+
+    @field_validator("source")
+    @classmethod
+    def _nonblank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("source must not be blank")
+        return v
+
+    @field_validator("reliability", mode="before")
+    @classmethod
+    def _admiralty(cls, v: Any) -> str:
+        code = str(v).strip().upper() if v is not None else ""
+        if len(code) != 2 or code[0] not in SOURCE_GRADES or code[1] not in INFO_GRADES:
+            raise ValueError(
+                f"expected an Admiralty code: a letter A-F then a digit 1-6 (e.g. 'B2'), got {v!r}"
+            )
+        return code
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not (v.startswith("http://") or v.startswith("https://")) or any(
+                c.isspace() for c in v):
+            raise ValueError(f"url must start with http:// or https:// and hold no spaces, "
+                             f"got {v[:80]!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Evidence:
+        if self.monitored_absent and self.value != 0:
+            raise ValueError(f"monitored_absent items must have value 0, got {self.value}")
+        if self.duplicate_of and self.corroborates:
+            raise ValueError("an item is either a duplicate_of or corroborates another, not both")
+        if not self.id:
+            object.__setattr__(self, "id", self.content_hash())
+        elif self.id in (self.duplicate_of, self.corroborates):
+            raise ValueError("an item cannot refer to itself")
+        return self
+
+    def content(self) -> dict[str, Any]:
+        """The content fields as plain JSON-able values (no id)."""
+        d = self.model_dump(mode="json", include=set(CONTENT_FIELDS))
+        return {k: d[k] for k in CONTENT_FIELDS}
+
+    def content_hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON of :meth:`content`."""
+        text = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def month(self) -> str:
+        """The month ``YYYY-MM`` the item falls in."""
+        return f"{self.date.year:04d}-{self.date.month:02d}"
+
+
+def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
+    """Problems of ``item`` relative to ``spec`` (unknown indicator, value of the wrong kind,
+    date outside the scenario). An empty list means the item fits.
+
+    Examples
+    --------
+    >>> from iamg_forecast.spec import load_spec
+    >>> e = Evidence(indicator="no_such", date="2026-01-01", source="x", reliability="A1")
+    >>> [p.path for p in check_against_spec(e, load_spec())]
+    ['indicator']
+    """
+    import difflib
+
+    where = f"item {item.id}"
+    problems: list[Problem] = []
+    names = spec.indicator_names + spec.outcome_names
+    if item.indicator not in names:
+        hint = difflib.get_close_matches(item.indicator, names, n=1)
+        problems.append(Problem(where, "indicator", "unknown indicator or outcome" + (
+            f"; did you mean {hint[0]!r}?" if hint else ""), item.indicator))
+        return problems
+    start = parse_month(spec.scenario.start_month)
+    if item.date < start:
+        problems.append(Problem(where, "date", f"before the scenario start {start}", str(item.date)))
+    if item.date > month_end(spec.scenario.end_month):
+        problems.append(Problem(where, "date", f"after the scenario end {spec.scenario.end_month}",
+                                str(item.date)))
+    if item.indicator in spec.outcome_names:
+        o = spec.outcome(item.indicator)
+        if o.type == "none":
+            problems.append(Problem(where, "indicator", "a 'none' outcome (e.g. deadlock) cannot be "
+                                    "logged as happening; it resolves when the horizon passes",
+                                    item.indicator))
+        elif item.value != 1:
+            problems.append(Problem(where, "value", "an outcome is logged once, when it happened, "
+                                    "with value 1", item.value))
+        return problems
+    kind = spec.indicator(item.indicator).kind
+    v = item.value
+    if kind == "binary" and v not in (0.0, 1.0):
+        problems.append(Problem(where, "value", "binary indicator: expected 0 or 1", v))
+    elif kind == "count" and (v < 0 or v != int(v)):
+        problems.append(Problem(where, "value", "count indicator: expected an integer >= 0", v))
+    return problems

@@ -1,0 +1,312 @@
+"""Spec → PyMC model. :class:`ScenarioModel` holds (does not subclass) a ``pm.Model``.
+
+The month axis runs from the scenario start to its end month, fixed once, so that new evidence,
+a new ``as_of`` or an intervention only swaps ``pm.Data`` values and never forces a rebuild or a
+recompile. Every latent is a non-centred Gaussian random walk on the logit scale with a fixed
+innovation scale (free scales made the prototype diverge); mediators add their parents' states.
+
+Dims contract (see ``docs/architecture.md``): ``latent``, ``month``, ``indicator``, ``outcome``,
+``hazard`` (rows of outcome hazard logits), and one dim per parameter block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from iamg_forecast.evidence.cells import model_data
+from iamg_forecast.likelihood import (
+    KIND_CODES,
+    PT,
+    cell_loglik,
+    competing_cumulative,
+    competing_loglik,
+    event_cumulative,
+    event_loglik,
+)
+from iamg_forecast.spec import PriorSpec, Spec, load_spec
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+__all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows"]
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """Hold ``latent`` at ``value`` from month ``start`` (``YYYY-MM``) on: the do-operator."""
+
+    latent: str
+    value: float
+    start: str | None = None
+
+
+def hazard_rows(spec: Spec) -> list[str]:
+    """Names of the hazard-logit rows: event outcomes, group hazards, non-reference choices."""
+    rows = [o.name for o in spec.outcomes if o.type == "event"]
+    for g in spec.competing_groups:
+        rows.append(g.name)
+        rows += [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
+    return rows
+
+
+def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
+    """Create one vector of parameters whose entries may have different prior families.
+
+    Normal priors are non-centred (``mu + sigma * z``), which keeps NUTS away from funnels.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    out = pt.zeros(len(labels))
+    families: dict[str, list[int]] = {}
+    for i, p in enumerate(priors):
+        families.setdefault(p.dist, []).append(i)
+    for dist, idx in families.items():
+        sub = f"{name}_{dist.lower()}"
+        n = len(idx)
+        if dist == "Normal":
+            z = pm.Normal(f"{sub}_z", 0.0, 1.0, shape=n)
+            mu = np.array([priors[i].mu for i in idx])
+            sd = np.array([priors[i].sigma for i in idx])
+            vals = mu + sd * z
+        else:
+            params = {k: np.array([priors[i].params[k] for i in idx])
+                      for k in priors[idx[0]].params}
+            vals = getattr(pm, dist)(sub, shape=n, **params)
+        out = pt.set_subtensor(out[np.array(idx)], vals)
+    return pm.Deterministic(name, out, dims=dim)
+
+
+def _signed_matrix(values, entries: list[tuple[int, int, int]], shape: tuple[int, int]):
+    """Place ``sign * values[k]`` at ``entries[k] = (row, col, sign)`` of a zero matrix."""
+    import pytensor.tensor as pt
+
+    rows = np.array([e[0] for e in entries])
+    cols = np.array([e[1] for e in entries])
+    signs = np.array([float(e[2]) for e in entries])
+    return pt.set_subtensor(pt.zeros(shape)[rows, cols], signs * values)
+
+
+@dataclass
+class ScenarioModel:
+    """The scenario as a PyMC model with evidence slots.
+
+    Build it with :func:`load_model`. The PyMC model is built lazily on first use of
+    :attr:`pymc_model`; nothing is sampled here.
+
+    Examples
+    --------
+    >>> model = load_model()
+    >>> model.spec.scenario.name
+    'iamg_iraq_2026'
+    >>> sorted(model.coords)[:3]
+    ['hazard', 'indicator', 'latent']
+    """
+
+    spec: Spec
+    interventions: tuple[Intervention, ...] = field(default=())
+
+    # ---- axes ---------------------------------------------------------------------------
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        """Named coordinates of the model's dims."""
+        s = self.spec
+        return {
+            "latent": s.latent_order,
+            "month": s.months,
+            "indicator": s.indicator_names,
+            "outcome": s.outcome_names,
+            "hazard": hazard_rows(s),
+        }
+
+    @property
+    def hash(self) -> str:
+        """The spec hash (interventions are data and recorded separately in provenance)."""
+        return self.spec.hash
+
+    # ---- data ---------------------------------------------------------------------------
+    def intervention_data(self) -> dict[str, np.ndarray]:
+        """``do_mask``/``do_value`` arrays (latent × month) for the model's interventions."""
+        order = self.spec.latent_order
+        mask = np.zeros((len(order), len(self.spec.months)))
+        val = np.zeros_like(mask)
+        for iv in self.interventions:
+            li = order.index(iv.latent)
+            start = 0 if iv.start is None else max(self.spec.month_index(f"{iv.start}-01"), 0)
+            mask[li, start:] = 1.0
+            val[li, start:] = iv.value
+        return {"do_mask": mask, "do_value": val}
+
+    def data(self, items=(), as_of: dt.date | None = None) -> dict[str, np.ndarray]:
+        """Every ``pm.Data`` value for evidence ``items`` known on ``as_of``."""
+        return {**model_data(self.spec, items, as_of), **self.intervention_data()}
+
+    def do(self, latent: str, value: float, start: str | None = None) -> ScenarioModel:
+        """Return the same model with ``latent`` held at ``value`` (logit scale) from ``start``.
+
+        The intervention enters as data, so a compiled model is reused; downstream mediators
+        follow from the intervened value.
+
+        Examples
+        --------
+        >>> m2 = load_model().do("iran_domestic_crisis", 2.0, start="2026-02")
+        >>> float(m2.intervention_data()["do_mask"].sum()) > 0
+        True
+        """
+        self.spec.latent(latent)  # raises KeyError with a hint when unknown
+        if start is not None:
+            from iamg_forecast.spec import parse_month
+
+            parse_month(start)
+        return replace(self, interventions=self.interventions + (Intervention(latent,
+                                                                             float(value), start),))
+
+    # ---- the PyMC model -----------------------------------------------------------------
+    @cached_property
+    def pymc_model(self) -> pm.Model:
+        """The PyMC model (built on first access, then cached)."""
+        return self._build()
+
+    def _build(self) -> pm.Model:  # noqa: C901 - one linear pass over the spec
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        s = self.spec
+        order = s.latent_order
+        n_m = len(s.months)
+        coords = {**self.coords, "month_step": s.months[1:]}
+        links = [lk for lk in s.links]
+        coords["link"] = [f"{lk.parent}->{lk.child}" for lk in links]
+        loads = [(ind.name, ld) for ind in s.indicators for ld in ind.loadings]
+        coords["loading"] = [f"{i}:{ld.latent}" for i, ld in loads]
+        rows = hazard_rows(s)
+        drivers: list[tuple[str, object]] = []
+        bases: list[PriorSpec] = []
+        for r in rows:
+            if r in s.outcome_names:
+                o = s.outcome(r)
+                bases.append(o.base)
+                drivers += [(r, d) for d in o.drivers]
+            else:
+                g = s.group(r)
+                bases.append(g.hazard)
+                drivers += [(r, d) for d in g.drivers]
+        coords["driver"] = [f"{r}:{d.latent}" for r, d in drivers]
+        init = self.data()
+        with pm.Model(coords=coords) as model:
+            data = {k: pm.Data(k, v) for k, v in init.items()}
+            x0 = _block("latent_init", "latent", order, [s.latent(n).initial for n in order])
+            z = pm.Normal("innovation", 0.0, 1.0, dims=("latent", "month_step"))
+            sd = np.array([s.latent(n).innovation_sd.value for n in order])[:, None]
+            walk = x0[:, None] + pt.concatenate(
+                [pt.zeros((len(order), 1)), pt.cumsum(sd * z, axis=1)], axis=1)
+            if links:
+                effect = _block("link_effect", "link", coords["link"], [lk.effect for lk in links])
+            states: dict[str, object] = {}
+            for li, name in enumerate(order):
+                x = walk[li]
+                for k, lk in enumerate(links):
+                    if lk.child == name:
+                        x = x + lk.sign * effect[k] * states[lk.parent]
+                x = pt.switch(data["do_mask"][li] > 0.5, data["do_value"][li], x)
+                states[name] = x
+            latent = pm.Deterministic("latent_state", pt.stack([states[n] for n in order]),
+                                      dims=("latent", "month"))
+            # indicators
+            loading = _block("loading_size", "loading", coords["loading"], [ld.prior for _, ld in loads])
+            baseline = _block("baseline", "indicator", s.indicator_names,
+                              [ind.baseline for ind in s.indicators])
+            lat_pos = {n: i for i, n in enumerate(order)}
+            w_ind = _signed_matrix(loading, [(s.indicator_names.index(i), lat_pos[ld.latent],
+                                              ld.sign) for i, ld in loads],
+                                   (len(s.indicators), len(order)))
+            eta = pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
+                                   dims=("indicator", "month"))
+            consts = self.indicator_constants
+            ll_cells = cell_loglik(eta, data["ind_value"], data["ind_rel"], data["ind_observed"],
+                                   consts["kind"], consts["false_rate"], consts["obs_sd"],
+                                   consts["false_sd"], consts["false_mu"], ops=PT)
+            pm.Potential("evidence", pt.sum(ll_cells))
+            # outcome hazards
+            base = _block("hazard_base", "hazard", rows, bases)
+            dfx = _block("driver_effect", "driver", coords["driver"],
+                         [d.prior for _, d in drivers]) if drivers else None
+            hz = base[:, None] + pt.zeros((len(rows), n_m))
+            if drivers:
+                w_hz = _signed_matrix(dfx, [(rows.index(r), lat_pos[d.latent], d.sign)
+                                            for r, d in drivers], (len(rows), len(order)))
+                hz = hz + pt.dot(w_hz, latent)
+            hz = pm.Deterministic("hazard_logit", hz, dims=("hazard", "month"))
+            ll_out, cum = self._outcome_terms(hz, data, ops=PT)
+            pm.Potential("outcomes_known", ll_out)
+            pm.Deterministic("outcome_cum", cum, dims=("outcome", "month"))
+        return model
+
+    @cached_property
+    def indicator_constants(self) -> dict[str, np.ndarray]:
+        """Per-indicator constants of the likelihood (kind code, false-report parameters)."""
+        s = self.spec
+        kind = np.array([KIND_CODES[i.kind] for i in s.indicators])
+        fr = np.array([i.false_report_rate.value if i.false_report_rate else 0.5
+                       for i in s.indicators])
+        osd = np.array([i.obs_sd.value if i.obs_sd else 1.0 for i in s.indicators])
+        fsd = np.array([i.false_report_sd.value if i.false_report_sd else 1.0
+                        for i in s.indicators])
+        fmu = np.array([i.baseline.mu if (i.kind == "continuous" and i.baseline.mu is not None)
+                        else 0.0 for i in s.indicators])
+        return {"kind": kind, "false_rate": fr, "obs_sd": osd, "false_sd": fsd, "false_mu": fmu}
+
+    def _outcome_terms(self, hz, data, ops):
+        """Outcome log-likelihood (known absence/resolution) and cumulative probabilities.
+
+        ``hz`` is ``(..., hazard, month)``; returns ``(loglik (...), cum (..., outcome, month))``
+        with outcomes in spec order. Used by the graph (PyTensor) and by reweighting (NumPy).
+        """
+        s = self.spec
+        rows = hazard_rows(s)
+        events = [o.name for o in s.outcomes if o.type == "event"]
+        obs = data["obs_through"]
+        ll = 0.0
+        pieces: dict[str, object] = {}
+        if events:
+            ev_idx = np.array([rows.index(e) for e in events])
+            ev = hz[..., ev_idx, :]
+            ll = ll + ops.sum(event_loglik(ev, data["event_month"], obs, ops=ops), axis=-1)
+            cum_e = event_cumulative(ev, obs, ops=ops)
+            for j, e in enumerate(events):
+                pieces[e] = cum_e[..., j, :]
+        for gi, g in enumerate(s.competing_groups):
+            choices = [c for c in s.group_members(g.name)[:-1] if c != g.reference]
+            glog = hz[..., rows.index(g.name), :]
+            clog = hz[..., np.array([rows.index(c) for c in choices]), :]
+            ll = ll + competing_loglik(glog, clog, data["group_month"][gi],
+                                       data["group_choice"][gi], obs, ops=ops)
+            cum_g = competing_cumulative(glog, clog, obs, ops=ops)
+            for j, name in enumerate(choices + [g.reference, g.none_outcome]):
+                pieces[name] = cum_g[..., j, :]
+        stack = np.stack if ops is not PT else __import__("pytensor.tensor").tensor.stack
+        cum = stack([pieces[o] for o in s.outcome_names], axis=-2)
+        return ll, cum
+
+
+def load_model(path: str | Path | None = None) -> ScenarioModel:
+    """Load a scenario spec (default: the bundled IAMG scenario) as a :class:`ScenarioModel`.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Directory of ``*.yaml`` spec files (see ``priors/``).
+
+    Examples
+    --------
+    >>> model = load_model()
+    >>> len(model.spec.outcome_names)
+    10
+    """
+    return ScenarioModel(load_spec(path))

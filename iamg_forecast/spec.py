@@ -1,0 +1,825 @@
+"""The scenario specification: validated, hashable data loaded from ``priors/*.yaml``.
+
+The spec is the single source of every number in the model. Each prior carries a rationale and,
+where it comes from the seed analysis or a reference class, its source or quote. Loading collects
+*every* problem (schema, unknown names, cycles, duplicates) into one :class:`SpecError` naming the
+file and key path of each.
+
+Examples
+--------
+>>> from iamg_forecast.spec import load_spec
+>>> spec = load_spec()
+>>> spec.scenario.start_month
+'2025-11'
+>>> len(spec.hash)
+64
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from iamg_forecast.errors import Problem, SpecError
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "Fixed",
+    "PriorSpec",
+    "Latent",
+    "Link",
+    "Loading",
+    "Indicator",
+    "Outcome",
+    "CompetingGroup",
+    "Reliability",
+    "Scenario",
+    "Spec",
+    "load_spec",
+    "default_priors_dir",
+    "month_range",
+    "month_end",
+    "parse_month",
+]
+
+# name -> {parameter: constraint}; "scale" and "positive" must be > 0.
+DISTRIBUTIONS: dict[str, dict[str, str]] = {
+    "Normal": {"mu": "real", "sigma": "scale"},
+    "HalfNormal": {"sigma": "scale"},
+    "LogNormal": {"mu": "real", "sigma": "scale"},
+    "Gamma": {"alpha": "positive", "beta": "positive"},
+    "Beta": {"alpha": "positive", "beta": "positive"},
+    "StudentT": {"nu": "positive", "mu": "real", "sigma": "scale"},
+    "Exponential": {"lam": "positive"},
+}
+POSITIVE_SUPPORT = {"HalfNormal", "LogNormal", "Gamma", "Exponential"}
+SECTIONS = ("scenario", "latents", "links", "indicators", "competing_groups", "outcomes",
+            "reliability")
+LIST_SECTIONS = ("latents", "links", "indicators", "competing_groups", "outcomes")
+SOURCE_GRADES = "ABCDEF"
+INFO_GRADES = "123456"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_month(text: str) -> dt.date:
+    """Parse ``YYYY-MM`` (or a full ISO date) to the first day of that month.
+
+    Examples
+    --------
+    >>> parse_month("2025-11")
+    datetime.date(2025, 11, 1)
+    """
+    text = str(text).strip()
+    if len(text) == 7:
+        text += "-01"
+    d = dt.date.fromisoformat(text)
+    return d.replace(day=1)
+
+
+def month_end(month: str | dt.date) -> dt.date:
+    """Last day of the month containing ``month``.
+
+    Examples
+    --------
+    >>> month_end("2026-02")
+    datetime.date(2026, 2, 28)
+    """
+    a = parse_month(month) if isinstance(month, str) else month.replace(day=1)
+    nxt = a.replace(year=a.year + 1, month=1) if a.month == 12 else a.replace(month=a.month + 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def month_range(start: str | dt.date, end: str | dt.date) -> list[str]:
+    """List the months ``YYYY-MM`` from ``start`` to ``end`` inclusive.
+
+    Examples
+    --------
+    >>> month_range("2025-11", "2026-02")
+    ['2025-11', '2025-12', '2026-01', '2026-02']
+    """
+    a = parse_month(start) if isinstance(start, str) else start.replace(day=1)
+    b = parse_month(end) if isinstance(end, str) else end.replace(day=1)
+    out = []
+    y, m = a.year, a.month
+    while (y, m) <= (b.year, b.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _sign(v: Any) -> int:
+    if v in ("+", "+1", 1, "positive"):
+        return 1
+    if v in ("-", "-1", -1, "negative"):
+        return -1
+    raise ValueError(f"sign must be '+' or '-' (or +1/-1), got {v!r}")
+
+
+Sign = Annotated[int, BeforeValidator(_sign)]
+
+
+class PriorSpec(_Strict):
+    """A prior distribution with its justification.
+
+    Parameters are given inline, e.g. ``{dist: Normal, mu: 0, sigma: 1, rationale: "..."}``.
+    ``dist`` must be one of :data:`DISTRIBUTIONS`; every scale must be strictly positive.
+    """
+
+    dist: str
+    mu: float | None = None
+    sigma: float | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    nu: float | None = None
+    lam: float | None = None
+    rationale: str = Field(min_length=3)
+    source: str | None = None
+    quote: str | None = None
+
+    @model_validator(mode="after")
+    def _check_params(self) -> PriorSpec:
+        if self.dist not in DISTRIBUTIONS:
+            hint = difflib.get_close_matches(self.dist, DISTRIBUTIONS, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ValueError(
+                f"unknown distribution {self.dist!r}: expected one of "
+                f"{sorted(DISTRIBUTIONS)}{extra}"
+            )
+        wanted = DISTRIBUTIONS[self.dist]
+        for name in ("mu", "sigma", "alpha", "beta", "nu", "lam"):
+            value = getattr(self, name)
+            if name in wanted and value is None:
+                raise ValueError(f"{self.dist} needs parameter {name!r}")
+            if name not in wanted and value is not None:
+                raise ValueError(
+                    f"{self.dist} takes no parameter {name!r} (it takes {sorted(wanted)})"
+                )
+            if name in wanted and wanted[name] in ("scale", "positive") and value <= 0:
+                raise ValueError(f"{name} must be > 0 for {self.dist}, got {value}")
+        return self
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The distribution's parameters as a dict, ready for ``pm.<dist>(name, **params)``."""
+        return {k: float(getattr(self, k)) for k in DISTRIBUTIONS[self.dist]}
+
+    def to_preliz(self):
+        """Return the equivalent PreliZ distribution (for plots and moments).
+
+        Examples
+        --------
+        >>> PriorSpec(dist="Normal", mu=0, sigma=1, rationale="unit").to_preliz().mean()
+        np.float64(0.0)
+        """
+        import preliz as pz
+
+        return getattr(pz, self.dist)(**self.params)
+
+
+class Fixed(_Strict):
+    """A fixed constant with its justification (used where a free parameter would hurt sampling)."""
+
+    value: float
+    rationale: str = Field(min_length=3)
+    source: str | None = None
+
+
+class Latent(_Strict):
+    """A latent state on the logit scale, one value per month."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    role: Literal["driver", "mediator"]
+    description: str
+    quote: str | None = None
+    initial: PriorSpec
+    innovation_sd: Fixed
+
+    @field_validator("innovation_sd")
+    @classmethod
+    def _positive_sd(cls, v: Fixed) -> Fixed:
+        if v.value <= 0:
+            raise ValueError(f"innovation_sd.value must be > 0, got {v.value}")
+        return v
+
+
+class Link(_Strict):
+    """A causal edge ``parent -> child`` with a sign from the seed and a prior on its size."""
+
+    parent: str
+    child: str
+    sign: Sign
+    effect: PriorSpec
+    quote: str | None = None
+
+    @field_validator("effect")
+    @classmethod
+    def _positive(cls, v: PriorSpec) -> PriorSpec:
+        if v.dist not in POSITIVE_SUPPORT:
+            raise ValueError(
+                f"effect sizes need a positive prior ({sorted(POSITIVE_SUPPORT)}); the sign "
+                f"is given separately, got {v.dist!r}"
+            )
+        return v
+
+
+class Loading(_Strict):
+    """How strongly an indicator (or outcome hazard) responds to one latent."""
+
+    latent: str
+    sign: Sign
+    prior: PriorSpec
+
+    @field_validator("prior")
+    @classmethod
+    def _positive(cls, v: PriorSpec) -> PriorSpec:
+        if v.dist not in POSITIVE_SUPPORT:
+            raise ValueError(
+                f"loadings need a positive prior ({sorted(POSITIVE_SUPPORT)}); the sign is "
+                f"given separately, got {v.dist!r}"
+            )
+        return v
+
+
+class Indicator(_Strict):
+    """An observable event or measurement that loads on latents.
+
+    ``binary``: did the event happen this month (logit link). ``count``: how many (log link).
+    ``continuous``: a measured value (identity link, Normal noise).
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: Literal["binary", "count", "continuous"]
+    description: str
+    baseline: PriorSpec
+    loadings: list[Loading] = Field(min_length=1)
+    false_report_rate: Fixed | None = None
+    obs_sd: Fixed | None = None
+    false_report_sd: Fixed | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Indicator:
+        if self.kind in ("binary", "count"):
+            if self.false_report_rate is None:
+                raise ValueError(f"a {self.kind} indicator needs false_report_rate")
+            v = self.false_report_rate.value
+            if self.kind == "binary" and not 0 < v < 1:
+                raise ValueError(f"false_report_rate.value must be in (0, 1), got {v}")
+            if self.kind == "count" and v <= 0:
+                raise ValueError(f"false_report_rate.value must be > 0 for counts, got {v}")
+        else:
+            for f in ("obs_sd", "false_report_sd"):
+                val = getattr(self, f)
+                if val is None:
+                    raise ValueError(f"a continuous indicator needs {f}")
+                if val.value <= 0:
+                    raise ValueError(f"{f}.value must be > 0, got {val.value}")
+        return self
+
+
+class ReferenceClass(_Strict):
+    """The reference class behind an outcome's base rate."""
+
+    description: str
+    base_rate: float = Field(gt=0, lt=1)
+    source: str
+
+
+class Outcome(_Strict):
+    """A forecast question with a resolution criterion.
+
+    ``event``: happens (or not) by the horizon, with a monthly hazard. ``choice``: one of the
+    alternatives of a competing group (e.g. who becomes PM). ``none``: the group's event does not
+    happen by the horizon (e.g. deadlock persists).
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    question: str
+    resolution: str
+    type: Literal["event", "choice", "none"]
+    group: str | None = None
+    base: PriorSpec | None = None
+    drivers: list[Loading] = Field(default_factory=list)
+    plausible: tuple[float, float]
+    reference_class: ReferenceClass | None = None
+
+    @field_validator("plausible")
+    @classmethod
+    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if not (0 <= lo < hi <= 1):
+            raise ValueError(f"plausible must be [lo, hi] with 0 <= lo < hi <= 1, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _type_fields(self) -> Outcome:
+        if self.type == "event" and self.base is None:
+            raise ValueError("an event outcome needs a base (monthly hazard logit) prior")
+        if self.type in ("choice", "none") and not self.group:
+            raise ValueError(f"a {self.type} outcome needs a group")
+        if self.type == "event" and self.group:
+            raise ValueError("an event outcome takes no group")
+        if self.type == "none" and (self.base is not None or self.drivers):
+            raise ValueError("a none outcome takes no base or drivers (it is the complement)")
+        return self
+
+
+class CompetingGroup(_Strict):
+    """Competing risks: each month the group's event happens with a hazard; given that it does,
+    which alternative it is follows a softmax over the choice outcomes."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    event: str
+    hazard: PriorSpec
+    drivers: list[Loading] = Field(default_factory=list)
+    reference: str
+    none_outcome: str
+    reference_class: ReferenceClass | None = None
+
+
+class Reliability(_Strict):
+    """Admiralty grades (source A–F × information 1–6) → probability a report is true."""
+
+    rationale: str
+    source: str
+    source_grades: dict[str, str]
+    information_grades: dict[str, str]
+    table: dict[str, list[float]]
+    table_rationale: dict[str, str]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Reliability:
+        problems = []
+        if sorted(self.table) != list(SOURCE_GRADES):
+            problems.append(f"table must have rows {list(SOURCE_GRADES)}, got {sorted(self.table)}")
+        for row, values in self.table.items():
+            if len(values) != 6:
+                problems.append(f"table.{row} must list 6 probabilities, got {len(values)}")
+            for j, p in enumerate(values):
+                if not 0 < p < 1:
+                    problems.append(f"table.{row}[{j}] must be in (0, 1), got {p}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def probability(self, code: str) -> float:
+        """Probability that a report graded ``code`` (e.g. ``"B2"``) is true.
+
+        Examples
+        --------
+        >>> from iamg_forecast.spec import load_spec
+        >>> 0.5 < load_spec().reliability.probability("A1") < 1
+        True
+        """
+        code = str(code).strip().upper()
+        if len(code) != 2 or code[0] not in SOURCE_GRADES or code[1] not in INFO_GRADES:
+            raise ValueError(
+                f"Admiralty code must be a letter A-F and a digit 1-6 (e.g. 'B2'), got {code!r}"
+            )
+        return self.table[code[0]][int(code[1]) - 1]
+
+
+class Scenario(_Strict):
+    """Time frame and identity of the scenario."""
+
+    name: str
+    title: str
+    start_month: str
+    end_month: str
+    default_horizon: str
+    description: str = ""
+
+    @field_validator("start_month", "end_month")
+    @classmethod
+    def _month(cls, v: str) -> str:
+        try:
+            d = parse_month(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a month YYYY-MM, got {v!r}") from None
+        return f"{d.year:04d}-{d.month:02d}"
+
+    @field_validator("default_horizon")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        try:
+            return dt.date.fromisoformat(str(v)).isoformat()
+        except (TypeError, ValueError):
+            raise ValueError(f"expected an ISO date YYYY-MM-DD, got {v!r}") from None
+
+    @model_validator(mode="after")
+    def _order(self) -> Scenario:
+        if parse_month(self.end_month) <= parse_month(self.start_month):
+            raise ValueError(f"end_month {self.end_month} must be after start_month")
+        h = parse_month(self.default_horizon)
+        if not parse_month(self.start_month) <= h <= parse_month(self.end_month):
+            raise ValueError(
+                f"default_horizon {self.default_horizon} must fall between start_month and "
+                "end_month"
+            )
+        return self
+
+
+class Spec(_Strict):
+    """The whole validated scenario. Build it with :func:`load_spec` (or :meth:`from_mapping`)."""
+
+    scenario: Scenario
+    latents: list[Latent]
+    links: list[Link] = Field(default_factory=list)
+    indicators: list[Indicator]
+    competing_groups: list[CompetingGroup] = Field(default_factory=list)
+    outcomes: list[Outcome]
+    reliability: Reliability
+    origins: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    # ---- derived views -------------------------------------------------------------------
+    @cached_property
+    def months(self) -> list[str]:
+        """Months of the model's time axis, ``YYYY-MM``, start to end inclusive."""
+        return month_range(self.scenario.start_month, self.scenario.end_month)
+
+    @cached_property
+    def latent_order(self) -> list[str]:
+        """Latent names in topological order (parents before children)."""
+        return _topological(self.latent_names, [(lk.parent, lk.child) for lk in self.links])
+
+    @property
+    def latent_names(self) -> list[str]:
+        """Latent names in file order."""
+        return [x.name for x in self.latents]
+
+    @property
+    def indicator_names(self) -> list[str]:
+        """Indicator names in file order."""
+        return [x.name for x in self.indicators]
+
+    @property
+    def outcome_names(self) -> list[str]:
+        """Outcome names in file order."""
+        return [x.name for x in self.outcomes]
+
+    def latent(self, name: str) -> Latent:
+        """Return the latent called ``name``."""
+        return _by_name(self.latents, name, "latent")
+
+    def indicator(self, name: str) -> Indicator:
+        """Return the indicator called ``name``."""
+        return _by_name(self.indicators, name, "indicator")
+
+    def outcome(self, name: str) -> Outcome:
+        """Return the outcome called ``name``."""
+        return _by_name(self.outcomes, name, "outcome")
+
+    def group(self, name: str) -> CompetingGroup:
+        """Return the competing group called ``name``."""
+        return _by_name(self.competing_groups, name, "competing group")
+
+    def group_members(self, group: str) -> list[str]:
+        """Outcome names of a competing group: its choices, then its none-outcome."""
+        choices = [o.name for o in self.outcomes if o.group == group and o.type == "choice"]
+        return choices + [self.group(group).none_outcome]
+
+    def month_index(self, date: str | dt.date) -> int:
+        """Index on the month axis of the month containing ``date`` (may be out of range)."""
+        d = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)[:10])
+        s = parse_month(self.scenario.start_month)
+        return (d.year - s.year) * 12 + (d.month - s.month)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of the spec (round-trips through :meth:`from_mapping`)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @cached_property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the spec: stable under key order and whitespace."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], where: str = "<memory>") -> Spec:
+        """Validate a mapping with every section (as produced by :meth:`to_dict`)."""
+        return _build([(where, data)])
+
+
+def _by_name(items: Iterable[Any], name: str, what: str):
+    for x in items:
+        if x.name == name:
+            return x
+    names = [x.name for x in items]
+    hint = difflib.get_close_matches(name, names, n=1)
+    raise KeyError(f"unknown {what} {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+
+
+def _topological(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    parents = {n: [p for p, c in edges if c == n] for n in nodes}
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(n: str) -> None:
+        if state.get(n) == 2:
+            return
+        if state.get(n) == 1:
+            raise ValueError(n)
+        state[n] = 1
+        for p in parents.get(n, []):
+            visit(p)
+        state[n] = 2
+        order.append(n)
+
+    for n in nodes:
+        visit(n)
+    return order
+
+
+def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
+    children = {n: [c for p, c in edges if p == n] for n in nodes}
+    color: dict[str, int] = {}
+    stack: list[str] = []
+
+    def dfs(n: str) -> list[str] | None:
+        color[n] = 1
+        stack.append(n)
+        for c in children.get(n, []):
+            if color.get(c) == 1:
+                return stack[stack.index(c):] + [c]
+            if color.get(c) is None and (found := dfs(c)):
+                return found
+        stack.pop()
+        color[n] = 2
+        return None
+
+    for n in nodes:
+        if color.get(n) is None and (found := dfs(n)):
+            return found
+    return None
+
+
+def default_priors_dir() -> Path:
+    """Directory of the bundled scenario (``priors/`` in a checkout, shipped in the wheel).
+
+    Examples
+    --------
+    >>> (default_priors_dir() / "reliability.yaml").exists()
+    True
+    """
+    shipped = resources.files("iamg_forecast") / "_priors"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / "priors"
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_problems(err: ValidationError, where: str, prefix: str,
+                       known_keys: Iterable[str] = ()) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = prefix + ("." if prefix and loc and not isinstance(loc[0], int) else "") + \
+            _fmt_loc(loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        value = e.get("input")
+        if e["type"] == "extra_forbidden" and loc:
+            key = str(loc[-1])
+            hint = difflib.get_close_matches(key, list(known_keys), n=1)
+            msg = f"unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+            value = None
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+            value = None
+        elif isinstance(value, dict | list):
+            value = None
+        problems.append(Problem(where, path or "<root>", msg, value))
+    return problems
+
+
+_ITEM_TYPES = {
+    "latents": Latent,
+    "links": Link,
+    "indicators": Indicator,
+    "competing_groups": CompetingGroup,
+    "outcomes": Outcome,
+}
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names = set(model.model_fields)
+    for f in model.model_fields.values():
+        ann = f.annotation
+        for sub in (PriorSpec, Fixed, Loading, ReferenceClass):
+            if ann is sub or sub in getattr(ann, "__args__", ()):
+                names |= set(sub.model_fields)
+    return names
+
+
+def _build(files: list[tuple[str, Any]]) -> Spec:  # noqa: C901 - one pass collecting problems
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {k: [] for k in LIST_SECTIONS}
+    singles: dict[str, tuple[str, Any]] = {}
+    origins: dict[str, str] = {}
+    for where, data in files:
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(where, "<root>", "expected a mapping of sections",
+                                    type(data).__name__))
+            continue
+        for key, value in data.items():
+            if key not in SECTIONS:
+                hint = difflib.get_close_matches(str(key), SECTIONS, n=1)
+                problems.append(Problem(where, str(key), "unknown section" + (
+                    f"; did you mean {hint[0]!r}?" if hint else f"; expected one of {SECTIONS}")))
+                continue
+            if key in LIST_SECTIONS:
+                if not isinstance(value, list):
+                    problems.append(Problem(where, key, "expected a list",
+                                            type(value).__name__))
+                    continue
+                model = _ITEM_TYPES[key]
+                for i, item in enumerate(value):
+                    path = f"{key}[{i}]"
+                    try:
+                        obj = TypeAdapter(model).validate_python(item)
+                    except ValidationError as err:
+                        problems += _pydantic_problems(err, where, path, _field_names(model))
+                        continue
+                    merged[key].append((where, path, obj))
+            else:
+                if key in singles:
+                    problems.append(Problem(where, key, f"section already given in "
+                                                        f"{singles[key][0]}"))
+                    continue
+                singles[key] = (where, value)
+    parsed: dict[str, Any] = {}
+    for key, model in (("scenario", Scenario), ("reliability", Reliability)):
+        if key not in singles:
+            problems.append(Problem("<all files>", key, "required section is missing"))
+            continue
+        where, value = singles[key]
+        try:
+            parsed[key] = TypeAdapter(model).validate_python(value)
+        except ValidationError as err:
+            problems += _pydantic_problems(err, where, key, _field_names(model))
+
+    # ---- duplicates ----------------------------------------------------------------------
+    names: dict[str, tuple[str, str, str]] = {}
+    for section in ("latents", "indicators", "outcomes", "competing_groups"):
+        for where, path, obj in merged[section]:
+            if obj.name in names:
+                w0, p0, s0 = names[obj.name]
+                problems.append(Problem(where, f"{path}.name",
+                                        f"duplicate name; already used by {s0} at {w0}: {p0}",
+                                        obj.name))
+            else:
+                names[obj.name] = (where, path, section)
+                origins[f"{section}.{obj.name}"] = f"{where}: {path}"
+
+    latent_names = [o.name for _, _, o in merged["latents"]]
+    outcome_objs = {o.name: (w, p, o) for w, p, o in merged["outcomes"]}
+    group_objs = {g.name: (w, p, g) for w, p, g in merged["competing_groups"]}
+
+    def check_latent(name: str, where: str, path: str) -> None:
+        if name not in latent_names:
+            hint = difflib.get_close_matches(name, latent_names, n=1)
+            problems.append(Problem(where, path, "unknown latent" + (
+                f"; did you mean {hint[0]!r}?" if hint else f"; expected one of {latent_names}"),
+                name))
+
+    for where, path, lk in merged["links"]:
+        check_latent(lk.parent, where, f"{path}.parent")
+        check_latent(lk.child, where, f"{path}.child")
+        if lk.parent == lk.child:
+            problems.append(Problem(where, path, "a latent cannot be its own parent", lk.parent))
+    for where, path, ind in merged["indicators"]:
+        for j, ld in enumerate(ind.loadings):
+            check_latent(ld.latent, where, f"{path}.loadings[{j}].latent")
+    for where, path, o in merged["outcomes"]:
+        for j, ld in enumerate(o.drivers):
+            check_latent(ld.latent, where, f"{path}.drivers[{j}].latent")
+        if o.group and o.group not in group_objs:
+            problems.append(Problem(where, f"{path}.group", "unknown competing group; expected "
+                                    f"one of {sorted(group_objs)}", o.group))
+    for where, path, g in merged["competing_groups"]:
+        for j, ld in enumerate(g.drivers):
+            check_latent(ld.latent, where, f"{path}.drivers[{j}].latent")
+        for field, want in (("reference", "choice"), ("none_outcome", "none")):
+            target = getattr(g, field)
+            o = outcome_objs.get(target)
+            if o is None or o[2].type != want or o[2].group != g.name:
+                problems.append(Problem(where, f"{path}.{field}", f"must name a {want!r} outcome "
+                                        f"of group {g.name!r}", target))
+        choices = [o for _, _, o in merged["outcomes"] if o.group == g.name and o.type == "choice"]
+        if len(choices) < 2:
+            problems.append(Problem(where, path, "a competing group needs at least two choice "
+                                    "outcomes", len(choices)))
+        for o in choices:
+            if o.name == g.reference and (o.base is not None or o.drivers):
+                w, p, _ = outcome_objs[o.name]
+                problems.append(Problem(w, p, "the reference choice has logit 0 and takes no "
+                                        "base or drivers", o.name))
+            if o.name != g.reference and o.base is None:
+                w, p, _ = outcome_objs[o.name]
+                problems.append(Problem(w, f"{p}.base", "a non-reference choice needs a base "
+                                        "(choice logit) prior"))
+
+    # ---- roles and cycles ---------------------------------------------------------------
+    edges = [(lk.parent, lk.child) for _, _, lk in merged["links"]
+             if lk.parent in latent_names and lk.child in latent_names]
+    for where, path, lat in merged["latents"]:
+        has_parents = any(c == lat.name for _, c in edges)
+        if lat.role == "driver" and has_parents:
+            problems.append(Problem(where, f"{path}.role", "a driver has no parents, but links "
+                                    "point into it; make it a mediator", lat.name))
+        if lat.role == "mediator" and not has_parents:
+            problems.append(Problem(where, f"{path}.role", "a mediator needs at least one parent "
+                                    "link", lat.name))
+    cycle = _find_cycle(latent_names, edges)
+    if cycle:
+        where = next((w for w, _, lk in merged["links"] if lk.parent == cycle[0]), "<links>")
+        problems.append(Problem(where, "links", "cycle among latents: " + " -> ".join(cycle)))
+    for section in ("latents", "indicators"):
+        if not merged[section]:
+            problems.append(Problem("<all files>", section, "at least one entry is required"))
+    if not merged["outcomes"]:
+        problems.append(Problem("<all files>", "outcomes", "the outcome set is empty; at least "
+                                "one outcome is required"))
+    if problems:
+        raise SpecError(problems)
+    return Spec(
+        scenario=parsed["scenario"],
+        reliability=parsed["reliability"],
+        origins=origins,
+        **{k: [o for _, _, o in merged[k]] for k in LIST_SECTIONS},
+    )
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Load and validate a scenario from a directory of YAML files (or one YAML file).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A directory whose ``*.yaml`` files together hold every section, or a single file.
+        Defaults to the bundled IAMG scenario (:func:`default_priors_dir`).
+
+    Returns
+    -------
+    Spec
+        The validated, immutable spec.
+
+    Raises
+    ------
+    SpecError
+        Listing every problem found, each with file and key path.
+
+    Examples
+    --------
+    >>> spec = load_spec()
+    >>> "maliki_confirmed" in spec.outcome_names
+    True
+    """
+    root = Path(path) if path is not None else default_priors_dir()
+    if not root.exists():
+        raise SpecError([Problem(str(root), "<path>", "no such file or directory")])
+    files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
+    if not files:
+        raise SpecError([Problem(str(root), "<path>", "no *.yaml files in this directory")])
+    loaded: list[tuple[str, Any]] = []
+    problems: list[Problem] = []
+    for f in files:
+        try:
+            loaded.append((f.name, yaml.safe_load(f.read_text(encoding="utf-8"))))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
+            problems.append(Problem(f.name, where, f"not valid YAML: {getattr(err, 'problem', err)}"))
+        except UnicodeDecodeError as err:
+            problems.append(Problem(f.name, "<file>", f"not UTF-8 text: {err.reason}"))
+    if problems:
+        raise SpecError(problems)
+    return _build(loaded)
