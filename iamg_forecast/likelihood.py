@@ -57,13 +57,30 @@ def _normal_logpdf(y, mu, sd, ops):
     return -0.5 * z * z - ops.log(sd) - 0.5 * _LOG_2PI
 
 
+def _kind_loglik(code, eta, y, fr, osd, fsd, fmu, ops):
+    """(true-event, false-report) log-likelihoods of values ``y`` for one indicator kind."""
+    if code == KIND_CODES["binary"]:
+        true_ll = ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
+        false_ll = ops.where(y > 0.5, ops.log(fr), ops.log1p(-fr))
+    elif code == KIND_CODES["count"]:
+        eta_c = ops.clip(eta, -30.0, 30.0)  # keep exp finite in wild warm-up regions
+        yc = ops.maximum(y, 0.0)
+        true_ll = yc * eta_c - ops.exp(eta_c) - ops.gammaln(yc + 1.0)
+        false_ll = yc * ops.log(fr) - fr - ops.gammaln(yc + 1.0)
+    else:
+        true_ll = _normal_logpdf(y, eta, osd, ops)
+        false_ll = _normal_logpdf(y, fmu, fsd, ops)
+    return true_ll, false_ll
+
+
 def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, false_mu,
                 ops=NP):
-    """Log-likelihood of every (indicator, month) evidence cell.
+    """Total log-likelihood of the evidence cells, per draw.
 
     A report graded with reliability ``r`` is the mixture
     ``r * p(value | state) + (1 - r) * p_false(value)``: with probability ``r`` it reflects
-    reality, otherwise it is noise whose rate is the indicator's false-report rate.
+    reality, otherwise it is noise whose rate is the indicator's false-report rate. Cells with
+    ``observed == 0`` contribute nothing. Each kind is computed only on its own rows.
 
     Parameters
     ----------
@@ -71,17 +88,17 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
         Linear predictor per indicator and month (logit, log rate or mean by kind).
     value, rel, observed : array (I, M)
         Reported value, reliability in (0, 1), and 1 where the cell holds evidence.
-    kind : int array (I,)
-        :data:`KIND_CODES` per indicator.
-    false_rate, obs_sd, false_sd, false_mu : float arrays (I,)
-        Per-indicator constants from the spec (unused entries may hold any positive number).
+    kind : int ndarray (I,)
+        :data:`KIND_CODES` per indicator (a constant, not data).
+    false_rate, obs_sd, false_sd, false_mu : ndarray (I,)
+        Per-indicator constants from the spec.
     ops : namespace
         :data:`NP` or :data:`PT`.
 
     Returns
     -------
-    array (..., I, M)
-        Zero where ``observed`` is 0.
+    array (...)
+        Sum over indicators and months.
 
     Examples
     --------
@@ -89,33 +106,21 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
     >>> ll = cell_loglik(np.zeros((1, 1)), np.ones((1, 1)), np.ones((1, 1)) * 0.999999,
     ...                  np.ones((1, 1)), np.array([0]), np.array([0.05]), np.ones(1),
     ...                  np.ones(1), np.zeros(1))
-    >>> round(float(np.exp(ll[0, 0])), 3)   # ~ p = sigmoid(0)
+    >>> round(float(np.exp(ll)), 3)   # ~ p = sigmoid(0)
     0.5
     """
-    k = kind[:, None]
-    fr = false_rate[:, None]
-    osd = obs_sd[:, None]
-    fsd = false_sd[:, None]
-    fmu = false_mu[:, None]
-    y = value
-    r = ops.clip(rel, 1e-6, 1 - 1e-6)
-    # binary
-    log_p1 = ops.log_sigmoid(eta)
-    log_p0 = ops.log_sigmoid(-eta)
-    bin_true = ops.where(y > 0.5, log_p1, log_p0)
-    bin_false = ops.where(y > 0.5, ops.log(fr), ops.log1p(-ops.clip(fr, 0.0, 0.999999)))
-    # count (Poisson); clip eta to keep exp finite in wild warm-up regions
-    eta_c = ops.clip(eta, -30.0, 30.0)
-    yc = ops.maximum(y, 0.0)
-    cnt_true = yc * eta_c - ops.exp(eta_c) - ops.gammaln(yc + 1.0)
-    cnt_false = yc * ops.log(fr) - fr - ops.gammaln(yc + 1.0)
-    # continuous (Normal)
-    con_true = _normal_logpdf(y, eta, osd, ops)
-    con_false = _normal_logpdf(y, fmu, fsd, ops)
-    true_ll = ops.where(k == 0, bin_true, ops.where(k == 1, cnt_true, con_true))
-    false_ll = ops.where(k == 0, bin_false, ops.where(k == 1, cnt_false, con_false))
-    mixed = ops.logaddexp(ops.log(r) + true_ll, ops.log1p(-r) + false_ll)
-    return ops.where(observed > 0.5, mixed, 0.0 * mixed)
+    kind = np.asarray(kind)
+    total = 0.0
+    for code in np.unique(kind):
+        rows = np.nonzero(kind == code)[0]
+        fr, osd, fsd, fmu = (np.asarray(a)[rows][:, None]
+                             for a in (false_rate, obs_sd, false_sd, false_mu))
+        r = ops.clip(rel[rows], 1e-6, 1 - 1e-6)
+        true_ll, false_ll = _kind_loglik(int(code), eta[..., rows, :], value[rows], fr, osd,
+                                         fsd, fmu, ops)
+        mixed = ops.logaddexp(ops.log(r) + true_ll, ops.log1p(-r) + false_ll)
+        total = total + ops.sum(ops.sum(observed[rows] * mixed, axis=-1), axis=-1)
+    return total
 
 
 def _month_index(n_months: int, ops):

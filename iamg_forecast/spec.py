@@ -299,10 +299,15 @@ class Indicator(_Strict):
 
 
 class ReferenceClass(_Strict):
-    """The reference class behind an outcome's base rate."""
+    """The reference class behind an outcome's base rate.
+
+    ``per: month`` gives a monthly rate (compared as ``1 - (1 - rate)^months``);
+    ``per: horizon`` a probability from the scenario start to the default horizon.
+    """
 
     description: str
     base_rate: float = Field(gt=0, lt=1)
+    per: Literal["month", "horizon"] = "horizon"
     source: str
 
 
@@ -347,7 +352,8 @@ class Outcome(_Strict):
 
 class CompetingGroup(_Strict):
     """Competing risks: each month the group's event happens with a hazard; given that it does,
-    which alternative it is follows a softmax over the choice outcomes."""
+    which alternative it is follows a softmax over the choice outcomes.
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     event: str
@@ -817,7 +823,8 @@ def load_spec(path: str | Path | None = None) -> Spec:
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
-            problems.append(Problem(f.name, where, f"not valid YAML: {getattr(err, 'problem', err)}"))
+            reason = getattr(err, "problem", err)
+            problems.append(Problem(f.name, where, f"not valid YAML: {reason}"))
         except UnicodeDecodeError as err:
             problems.append(Problem(f.name, "<file>", f"not UTF-8 text: {err.reason}"))
     if problems:

@@ -190,15 +190,16 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         return problems
     start = parse_month(spec.scenario.start_month)
     if item.date < start:
-        problems.append(Problem(where, "date", f"before the scenario start {start}", str(item.date)))
+        problems.append(Problem(where, "date", f"before the scenario start {start}",
+                                str(item.date)))
     if item.date > month_end(spec.scenario.end_month):
         problems.append(Problem(where, "date", f"after the scenario end {spec.scenario.end_month}",
                                 str(item.date)))
     if item.indicator in spec.outcome_names:
         o = spec.outcome(item.indicator)
         if o.type == "none":
-            problems.append(Problem(where, "indicator", "a 'none' outcome (e.g. deadlock) cannot be "
-                                    "logged as happening; it resolves when the horizon passes",
+            problems.append(Problem(where, "indicator", "a 'none' outcome (e.g. deadlock) cannot "
+                                    "be logged as happening; it resolves when the horizon passes",
                                     item.indicator))
         elif item.value != 1:
             problems.append(Problem(where, "value", "an outcome is logged once, when it happened, "

@@ -1,0 +1,58 @@
+"""Every default of the library in one place.
+
+Sampling sizes can be lowered for notebooks and tests through environment variables, read when a
+function needs them (never at import): ``IAMG_DRAWS``, ``IAMG_TUNE``, ``IAMG_CHAINS``.
+"""
+
+from __future__ import annotations
+
+import os
+
+INTERVALS = (0.80, 0.95)          # interval probabilities shown everywhere (equal-tailed)
+DRAWS = 1000
+TUNE = 1000
+CHAINS = 4
+CORES = 2
+RHAT_MAX = 1.01
+ESS_MIN = 400
+BFMI_MIN = 0.2
+PARETO_K_MAX = 0.7
+SURPRISE_ALPHA = 0.05
+SIGNPOST_RELIABILITY = "B2"        # grade assumed for a hypothetical future report
+CALIBRATED_MIN_N = 100
+
+
+def env_int(name: str, default: int) -> int:
+    """Read a positive integer from the environment, falling back to ``default``.
+
+    Examples
+    --------
+    >>> env_int("IAMG_SURELY_UNSET_VARIABLE", 7)
+    7
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a positive integer, got {raw!r}"
+                         ) from None
+    if value <= 0:
+        raise ValueError(f"environment variable {name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def sampling_defaults() -> dict[str, int]:
+    """Draws, tune and chains after environment overrides.
+
+    Examples
+    --------
+    >>> sorted(sampling_defaults())
+    ['chains', 'draws', 'tune']
+    """
+    return {
+        "draws": env_int("IAMG_DRAWS", DRAWS),
+        "tune": env_int("IAMG_TUNE", TUNE),
+        "chains": env_int("IAMG_CHAINS", CHAINS),
+    }

@@ -1,0 +1,754 @@
+"""Forecasts: outcome probabilities by a horizon, with queries, what-if, attribution, signposts.
+
+A :class:`Forecast` keeps the posterior draws of the latent paths, indicator predictors and
+outcome hazards, optional importance log-weights (after a what-if), the evidence it used, its
+diagnostics and provenance. Every probability it reports is recomputed from those draws by the
+same functions that define the model's likelihood (:mod:`iamg_forecast.likelihood`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from iamg_forecast import defaults
+from iamg_forecast.errors import ForecastError
+from iamg_forecast.evidence.cells import evidence_hash, usable_items
+from iamg_forecast.evidence.items import Evidence, check_against_spec
+from iamg_forecast.inference import (
+    POSTERIOR_VARS,
+    Diagnostics,
+    diagnose,
+    package_versions,
+    psis_log_weights,
+    sample_posterior,
+    weighted_quantiles,
+)
+from iamg_forecast.language import term as estimative_term
+from iamg_forecast.likelihood import NP, cell_loglik
+from iamg_forecast.model import Intervention, ScenarioModel
+from iamg_forecast.spec import Spec, month_end
+
+__all__ = ["Forecast", "forecast", "OutcomeResult", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OutcomeResult:
+    """One outcome's probability by the horizon: mean, intervals and the per-draw values."""
+
+    outcome: str
+    question: str
+    p: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+    term: str
+    draws: np.ndarray = field(repr=False)
+
+    def _repr_html_(self) -> str:
+        return (f"<b>{html.escape(self.outcome)}</b>: {self.p:.1%} ({html.escape(self.term)}); "
+                f"80% interval {self.lo80:.1%}–{self.hi80:.1%}")
+
+
+def _items_of(log: Any) -> list[Evidence]:
+    if log is None:
+        return []
+    if hasattr(log, "current"):
+        return list(log.current())
+    items = list(log)
+    bad = [type(x).__name__ for x in items if not isinstance(x, Evidence)]
+    if bad:
+        raise ForecastError(f"evidence must be Evidence items or an EvidenceLog, got {bad[0]}")
+    return items
+
+
+def _as_date(value: Any, name: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ForecastError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}") from None
+
+
+def _validate_items(spec: Spec, items: Sequence[Evidence]) -> None:
+    from iamg_forecast.errors import EvidenceError
+
+    problems = [p for it in items for p in check_against_spec(it, spec)]
+    if problems:
+        raise EvidenceError(problems)
+
+
+def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: Any
+                   ) -> tuple[dt.date, dt.date]:
+    as_of_d = _as_date(as_of, "as_of")
+    if as_of_d is None:
+        as_of_d = max((it.date for it in items), default=None) or (
+            dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1))
+    hz = _as_date(horizon, "horizon") or dt.date.fromisoformat(spec.scenario.default_horizon)
+    last = month_end(spec.scenario.end_month)
+    if hz > last:
+        raise ForecastError(f"horizon {hz} is after the model's last month "
+                            f"{spec.scenario.end_month}; extend scenario.end_month in the spec")
+    if hz <= as_of_d:
+        raise ForecastError(f"horizon {hz} must be after as_of {as_of_d}")
+    if spec.month_index(hz) < 0:
+        raise ForecastError(f"horizon {hz} is before the scenario start")
+    return as_of_d, hz
+
+
+def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizon: Any = None,
+             seed: int | None = None, draws: int | None = None, chains: int | None = None,
+             tune: int | None = None, progress: bool = False,
+             language: str = "icd203") -> Forecast:
+    """Fit the model to the evidence known on ``as_of`` and forecast the outcomes by ``horizon``.
+
+    Parameters
+    ----------
+    model : ScenarioModel
+        From :func:`iamg_forecast.load_model` (optionally with :meth:`ScenarioModel.do`).
+    log : EvidenceLog or iterable of Evidence, optional
+        The evidence. Items dated after ``as_of`` are ignored.
+    as_of : date or ISO string, optional
+        The forecast's knowledge date; defaults to the latest evidence date.
+    horizon : date or ISO string, optional
+        Outcomes are "by this date"; defaults to the spec's ``default_horizon``.
+    seed : int, optional
+        Sampler seed; a random one is drawn and recorded when omitted.
+    draws, chains, tune : int, optional
+        Defaults from :func:`iamg_forecast.defaults.sampling_defaults` (environment overrides
+        ``IAMG_DRAWS``, ``IAMG_CHAINS``, ``IAMG_TUNE``).
+    progress : bool
+        Show nutpie's progress bar.
+    language : {"icd203", "phia"}
+        Estimative language of the terms.
+
+    Returns
+    -------
+    Forecast
+
+    Examples
+    --------
+    >>> import iamg_forecast as iaf
+    >>> fc = iaf.forecast(iaf.load_model(), [], seed=1, draws=50, tune=50,
+    ...                   chains=2)  # doctest: +SKIP
+    >>> fc.table()[["outcome", "p", "term"]]  # doctest: +SKIP
+    """
+    items = _items_of(log)
+    _validate_items(model.spec, items)
+    as_of_d, hz = _resolve_dates(model.spec, items, as_of, horizon)
+    sizes = defaults.sampling_defaults()
+    draws, tune, chains = draws or sizes["draws"], tune or sizes["tune"], chains or sizes["chains"]
+    seed = int(secrets.randbits(31)) if seed is None else int(seed)
+    data = model.data(items, as_of_d)
+    idata = sample_posterior(model, data, seed=seed, draws=draws, tune=tune, chains=chains,
+                             progress=progress)
+    return Forecast._from_fit(model, idata, items, as_of_d, hz, seed,
+                              {"draws": draws, "tune": tune, "chains": chains}, language)
+
+
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """Posterior forecast of every outcome by a horizon. Create with :func:`forecast`.
+
+    Attributes
+    ----------
+    model : ScenarioModel
+    draws : dict of ndarray
+        ``latent_state`` (chain, draw, latent, month), ``indicator_eta`` (chain, draw,
+        indicator, month), ``hazard_logit`` (chain, draw, hazard, month).
+    items : tuple of Evidence
+        Every item given (including ones after ``as_of``; those are ignored).
+    as_of, horizon : date
+    log_weights : ndarray or None
+        Normalised PSIS log-weights (chain, draw) after a what-if; None for a plain fit.
+    diagnostics : Diagnostics
+    provenance : dict
+    path : str
+        ``"fit"``, ``"psis"`` (what-if by reweighting) or ``"refit"``.
+    pareto_k : dict
+        Pareto k per what-if item (empty for a plain fit).
+    """
+
+    model: ScenarioModel
+    draws: dict[str, np.ndarray] = field(repr=False)
+    items: tuple[Evidence, ...]
+    as_of: dt.date
+    horizon: dt.date
+    seed: int
+    sizes: dict[str, int]
+    diagnostics: Diagnostics
+    provenance: dict[str, Any]
+    log_weights: np.ndarray | None = field(default=None, repr=False)
+    path: str = "fit"
+    pareto_k: dict[str, float] = field(default_factory=dict)
+    language: str = "icd203"
+    prior_p: dict[str, float] | None = None
+    idata: Any = field(default=None, repr=False)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def _from_fit(cls, model: ScenarioModel, idata, items, as_of, horizon, seed, sizes,
+                  language, path: str = "fit", pareto_k=None) -> Forecast:
+        post = idata["posterior"].to_dataset()
+        draws = {k: np.asarray(post[k].values) for k in POSTERIOR_VARS}
+        diag = diagnose(idata)
+        fc = cls(model=model, draws=draws, items=tuple(items), as_of=as_of, horizon=horizon,
+                 seed=seed, sizes=dict(sizes), diagnostics=diag, provenance={}, path=path,
+                 pareto_k=dict(pareto_k or {}), language=language, idata=idata)
+        return fc._with_provenance()
+
+    def _with_provenance(self) -> Forecast:
+        prov = {
+            "schema_version": SCHEMA_VERSION,
+            "spec_hash": self.model.spec.hash,
+            "evidence_hash": evidence_hash(self.items, self.as_of),
+            "n_items": len(self.usable),
+            "as_of": self.as_of.isoformat(),
+            "horizon": self.horizon.isoformat(),
+            "seed": self.seed,
+            **self.sizes,
+            "interventions": [vars(iv) for iv in self.model.interventions],
+            "path": self.path,
+            "versions": package_versions(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        object.__setattr__(self, "provenance", prov)
+        return self
+
+    # ---- basic views --------------------------------------------------------------------
+    @property
+    def spec(self) -> Spec:
+        """The scenario spec."""
+        return self.model.spec
+
+    @property
+    def ok(self) -> bool:
+        """True when every diagnostic gate passes."""
+        return self.diagnostics.ok
+
+    @cached_property
+    def usable(self) -> list[Evidence]:
+        """Evidence that entered the model (known on ``as_of``, duplicates removed)."""
+        return usable_items(self.items, self.as_of)
+
+    @cached_property
+    def data(self) -> dict[str, np.ndarray]:
+        """The model data arrays this forecast conditions on."""
+        return self.model.data(self.items, self.as_of)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Normalised importance weights, flat over (chain, draw)."""
+        shape = self.draws["hazard_logit"].shape[:2]
+        if self.log_weights is None:
+            return np.full(int(np.prod(shape)), 1.0 / np.prod(shape))
+        return np.exp(self.log_weights).reshape(-1)
+
+    def _flat(self, name: str) -> np.ndarray:
+        a = self.draws[name]
+        return a.reshape((-1,) + a.shape[2:])
+
+    def outcome_draws(self, horizon: Any = None, data: dict | None = None) -> np.ndarray:
+        """Per-draw probability of each outcome by ``horizon`` (flat draws × outcome)."""
+        hz_date = _as_date(horizon, "horizon") or self.horizon
+        data = self.data if data is None else data
+        h_idx = self.spec.month_index(hz_date)
+        _, cum = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
+        p = cum[..., h_idx].copy()
+        return _apply_resolutions(self.spec, p, data, h_idx)
+
+    def outcome_curve(self) -> pd.DataFrame:
+        """Probability of each outcome by every month-end from ``as_of`` to the horizon."""
+        months = [m for m in self.spec.months
+                  if self.spec.month_index(f"{m}-01") > int(self.data["obs_through"])
+                  and f"{m}-01" <= self.horizon.isoformat()]
+        rows = []
+        w = self.weights
+        for m in months:
+            p = self.outcome_draws(month_end(m)) if month_end(m) > self.as_of else None
+            if p is None:
+                continue
+            for j, o in enumerate(self.spec.outcome_names):
+                rows.append({"month": m, "outcome": o, "p": float(w @ p[:, j])})
+        return pd.DataFrame(rows)
+
+    # ---- tables -------------------------------------------------------------------------
+    def _summaries(self, p: np.ndarray, w: np.ndarray | None = None) -> list[OutcomeResult]:
+        w = self.weights if w is None else w
+        qs = weighted_quantiles(p, w, [0.1, 0.9, 0.025, 0.975], axis=0)
+        out = []
+        for j, name in enumerate(self.spec.outcome_names):
+            mean = float(w @ p[:, j])
+            out.append(OutcomeResult(
+                outcome=name, question=self.spec.outcome(name).question, p=mean,
+                lo80=float(qs[0, j]), hi80=float(qs[1, j]), lo95=float(qs[2, j]),
+                hi95=float(qs[3, j]), term=estimative_term(mean, self.language),
+                draws=p[:, j]))
+        return out
+
+    @cached_property
+    def _results(self) -> dict[str, OutcomeResult]:
+        return {r.outcome: r for r in self._summaries(self.outcome_draws())}
+
+    def __getitem__(self, outcome: str) -> OutcomeResult:
+        """Result for one outcome, e.g. ``fc["sudani_return"].p``."""
+        if outcome not in self._results:
+            import difflib
+
+            hint = difflib.get_close_matches(outcome, list(self._results), n=1)
+            raise KeyError(f"unknown outcome {outcome!r}" + (
+                f"; did you mean {hint[0]!r}?" if hint else ""))
+        return self._results[outcome]
+
+    def table(self) -> pd.DataFrame:
+        """One row per outcome: probability by the horizon, 80%/95% intervals, ICD 203 term.
+
+        ``reliable`` repeats the diagnostic gate on every row (and in ``attrs``) so that a
+        table copied out of context still says whether it can be trusted.
+        """
+        df = pd.DataFrame([{k: v for k, v in vars(r).items() if k != "draws"}
+                           for r in self._results.values()])
+        df["reliable"] = self.ok
+        df.attrs.update(as_of=self.as_of.isoformat(), horizon=self.horizon.isoformat(),
+                        diagnostics_ok=self.ok, problems=self.diagnostics.problems,
+                        path=self.path)
+        return df
+
+    def latents(self) -> xr.Dataset:
+        """Posterior mean and 80%/95% intervals of every latent over months."""
+        x = self._flat("latent_state")
+        w = self.weights
+        q = weighted_quantiles(x, w, [0.1, 0.9, 0.025, 0.975], axis=0)
+        dims = ("latent", "month")
+        coords = {"latent": self.spec.latent_order, "month": self.spec.months}
+        return xr.Dataset({
+            "mean": (dims, np.tensordot(w, x, axes=1)),
+            "lo80": (dims, q[0]), "hi80": (dims, q[1]),
+            "lo95": (dims, q[2]), "hi95": (dims, q[3]),
+        }, coords=coords)
+
+    # ---- likelihood of evidence under the stored draws ---------------------------------
+    def _loglik(self, data: dict[str, np.ndarray], cells: np.ndarray | None = None
+                ) -> np.ndarray:
+        """Log-likelihood per flat draw of ``data`` (restricted to ``cells`` if given)."""
+        consts = self.model.indicator_constants
+        eta = self._flat("indicator_eta")
+        obs = data["ind_observed"] if cells is None else data["ind_observed"] * cells
+        rows = np.nonzero(obs.any(axis=1))[0]
+        total = np.zeros(eta.shape[0])
+        if rows.size:
+            sl = {k: consts[k][rows] for k in consts}
+            ll = cell_loglik(eta[:, rows, :], data["ind_value"][rows], data["ind_rel"][rows],
+                             obs[rows], sl["kind"], sl["false_rate"], sl["obs_sd"],
+                             sl["false_sd"], sl["false_mu"], ops=NP)
+            total += ll
+        return total
+
+    def _outcome_loglik(self, data) -> np.ndarray:
+        ll, _ = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
+        return np.asarray(ll)
+
+    def _log_ratio(self, new: dict[str, np.ndarray], old: dict[str, np.ndarray]) -> np.ndarray:
+        """Log p(new data | draw) - log p(old data | draw), computed on changed cells only."""
+        changed = ((new["ind_observed"] != old["ind_observed"])
+                   | (new["ind_value"] != old["ind_value"])
+                   | (new["ind_rel"] != old["ind_rel"]))
+        lr = self._loglik(new, changed) - self._loglik(old, changed)
+        outcome_keys = ("event_month", "group_month", "group_choice", "obs_through")
+        if any(not np.array_equal(new[k], old[k]) for k in outcome_keys):
+            lr = lr + self._outcome_loglik(new) - self._outcome_loglik(old)
+        return lr
+
+    def _reweighted(self, new_data: dict, base_lw: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, float]:
+        lr = self._log_ratio(new_data, self.data)
+        base = np.log(self.weights) if base_lw is None else base_lw.reshape(-1)
+        shape = self.draws["hazard_logit"].shape[:2]
+        lw, k = psis_log_weights((lr + base + np.log(self.weights.size)).reshape(shape))
+        return lw, k
+
+    # ---- what-if ------------------------------------------------------------------------
+    def what_if(self, *items: Evidence, refit: str = "auto", seed: int | None = None
+                ) -> Forecast:
+        """Absorb new evidence by Pareto-smoothed importance sampling over the stored draws.
+
+        Parameters
+        ----------
+        *items : Evidence
+            New items (their dates may move ``as_of`` forward).
+        refit : {"auto", "never", "always"}
+            ``"auto"`` refits with nutpie when Pareto k > 0.7 (the returned forecast's ``path``
+            says which way it went).
+        seed : int, optional
+            Seed of a refit (defaults to this forecast's seed).
+
+        Returns
+        -------
+        Forecast
+            ``path`` is ``"psis"`` or ``"refit"``; ``pareto_k`` gives k per item and overall.
+        """
+        _validate_items(self.spec, items)
+        if refit not in ("auto", "never", "always"):
+            raise ValueError(f"refit must be 'auto', 'never' or 'always', got {refit!r}")
+        all_items = self.items + tuple(items)
+        as_of = max([self.as_of] + [it.date for it in items])
+        if as_of >= self.horizon:
+            raise ForecastError(f"new evidence dated {as_of} is not before the horizon "
+                                f"{self.horizon}")
+        new_data = self.model.data(all_items, as_of)
+        ks = {}
+        for it in items:
+            one = self.model.data(self.items + (it,), max(self.as_of, it.date))
+            ks[it.id] = self._reweighted(one)[1]
+        lw, k_all = self._reweighted(new_data)
+        ks["all"] = k_all
+        if refit == "always" or (refit == "auto" and k_all > defaults.PARETO_K_MAX):
+            fc = forecast(self.model, all_items, as_of=as_of, horizon=self.horizon,
+                          seed=self.seed if seed is None else seed, progress=False,
+                          language=self.language, **self.sizes)
+            return replace(fc, path="refit", pareto_k=ks)._with_provenance()
+        diag = replace(self.diagnostics, pareto_k=k_all, method="nuts+psis")
+        out = replace(self, items=all_items, as_of=as_of, log_weights=lw, path="psis",
+                      pareto_k=ks, diagnostics=diag)
+        return out._with_provenance()
+
+    # ---- queries ------------------------------------------------------------------------
+    def given(self, outcome: str, happened: bool = True) -> pd.DataFrame:
+        """Probabilities of the other outcomes given that ``outcome`` happens (or not) by the
+        horizon. Draws are reweighted by the probability of the condition in each draw.
+        """
+        j = self.spec.outcome_names.index(self[outcome].outcome)
+        p = self.outcome_draws()
+        cond = p[:, j] if happened else 1.0 - p[:, j]
+        w = self.weights * cond
+        total = w.sum()
+        if total <= 0:
+            raise ForecastError(f"the condition {outcome}={happened} has probability 0")
+        w = w / total
+        res = []
+        members = self._group_of(outcome)
+        for r in self._summaries(p, w):
+            pr = r.p
+            if r.outcome == outcome:
+                pr = 1.0 if happened else 0.0
+            elif happened and r.outcome in members:
+                pr = 0.0
+            res.append({"outcome": r.outcome, "p_given": pr, "p": self[r.outcome].p,
+                        "change": pr - self[r.outcome].p})
+        df = pd.DataFrame(res)
+        df.attrs["condition"] = f"{outcome} {'happens' if happened else 'does not happen'}"
+        return df
+
+    def _group_of(self, outcome: str) -> set[str]:
+        o = self.spec.outcome(outcome)
+        return set(self.spec.group_members(o.group)) if o.group else {outcome}
+
+    def joint(self, outcomes: Sequence[str] | dict[str, bool]) -> float:
+        """Probability that every listed outcome happens (or, with a dict, happens/does not).
+
+        Outcomes are independent given a latent path, except members of one competing group,
+        which exclude each other.
+        """
+        spec = outcomes if isinstance(outcomes, dict) else dict.fromkeys(outcomes, True)
+        p = self.outcome_draws()
+        prob = np.ones(p.shape[0])
+        groups: dict[str, list[tuple[str, bool]]] = {}
+        for name, want in spec.items():
+            j = self.spec.outcome_names.index(self[name].outcome)
+            o = self.spec.outcome(name)
+            if o.group:
+                groups.setdefault(o.group, []).append((name, bool(want)))
+                continue
+            prob = prob * (p[:, j] if want else 1.0 - p[:, j])
+        for members in groups.values():
+            yes = [n for n, w in members if w]
+            no = [n for n, w in members if not w]
+            if len(yes) > 1:
+                return 0.0
+            if yes:
+                if yes[0] in no:
+                    return 0.0
+                prob = prob * p[:, self.spec.outcome_names.index(yes[0])]
+            else:
+                idx = [self.spec.outcome_names.index(n) for n in no]
+                prob = prob * (1.0 - p[:, idx].sum(axis=1))
+        return float(self.weights @ prob)
+
+    # ---- attribution and comparison -----------------------------------------------------
+    def attribution(self, refit: bool = True) -> pd.DataFrame:
+        """For each evidence item: how much each outcome's probability would change without it.
+
+        Leave-one-out by PSIS over the stored draws; an item with Pareto k > 0.7 is refitted
+        without it when ``refit`` is True (``method`` says which). ``shift`` is the forecast
+        minus the forecast without the item, so a positive shift means the item raised it.
+        """
+        base = self.outcome_draws()
+        w = self.weights
+        p_full = w @ base
+        rows = []
+        for it in self.usable:
+            rest = tuple(x for x in self.items if x.id != it.id)
+            data = self.model.data(rest, self.as_of)
+            lw, k = self._reweighted(data)
+            method = "psis"
+            if k > defaults.PARETO_K_MAX and refit:
+                alt = forecast(self.model, rest, as_of=self.as_of, horizon=self.horizon,
+                               seed=self.seed, language=self.language, **self.sizes)
+                p_wo = np.array([alt[o].p for o in self.spec.outcome_names])
+                method = "refit"
+            else:
+                p_wo = np.exp(lw).reshape(-1) @ self.outcome_draws(data=data)
+            for j, o in enumerate(self.spec.outcome_names):
+                rows.append({"item": it.id, "indicator": it.indicator, "date": it.date,
+                             "outcome": o, "shift": float(p_full[j] - p_wo[j]),
+                             "pareto_k": k, "method": method})
+        return pd.DataFrame(rows)
+
+    def compare(self, other: Forecast) -> dict[str, pd.DataFrame]:
+        """What changed from ``other`` to this forecast: items added/removed, outcomes moved."""
+        mine = {e.id: e for e in self.usable}
+        theirs = {e.id: e for e in other.usable}
+        added = [mine[i] for i in mine if i not in theirs]
+        removed = [theirs[i] for i in theirs if i not in mine]
+        t_new, t_old = self.table().set_index("outcome"), other.table().set_index("outcome")
+        moved = pd.DataFrame({"p_before": t_old["p"], "p_after": t_new["p"]})
+        moved["change"] = moved["p_after"] - moved["p_before"]
+        cols = ["id", "indicator", "date", "value", "source", "reliability"]
+        added_df = pd.DataFrame([{"id": e.id, **e.content()} for e in added], columns=cols)
+        removed_df = pd.DataFrame([{"id": e.id, **e.content()} for e in removed], columns=cols)
+        return {"added": added_df, "removed": removed_df,
+                "outcomes": moved.reset_index()}
+
+    # ---- signposts and surprise ----------------------------------------------------------
+    def _predictive_report_prob(self, i: int, m: int, value: float = 1.0) -> np.ndarray:
+        """Per-draw probability that indicator ``i`` is reported with ``value`` in month ``m``
+        (binary: the event; count: at least one).
+        """
+        eta = self._flat("indicator_eta")[:, i, m]
+        kind = self.spec.indicators[i].kind
+        if kind == "binary":
+            return 1.0 / (1.0 + np.exp(-eta))
+        return 1.0 - np.exp(-np.exp(np.clip(eta, -30, 30)))
+
+    def signposts(self, months: int = 1, reliability: str = defaults.SIGNPOST_RELIABILITY
+                  ) -> pd.DataFrame:
+        """Indicators not yet seen, ranked by how much a report next month would move outcomes.
+
+        For each binary/count indicator and each of the next ``months`` months: the probability
+        it is reported, and the shift of every outcome if it is reported (graded
+        ``reliability``) or monitored and absent. Ranked by the expected absolute shift.
+        """
+        start = int(self.data["obs_through"]) + 1
+        rows = []
+        for m in range(start, min(start + months, len(self.spec.months))):
+            month = self.spec.months[m]
+            date = min(month_end(month), self.horizon - dt.timedelta(days=1))
+            if date <= self.as_of:
+                date = self.as_of
+            for i, ind in enumerate(self.spec.indicators):
+                if ind.kind == "continuous" or self.data["ind_observed"][i, m] > 0:
+                    continue
+                p_rep = float(self.weights @ self._predictive_report_prob(i, m))
+                shifts = {}
+                for label, value, absent in (("if_reported", 1, False), ("if_absent", 0, True)):
+                    hypo = Evidence(indicator=ind.name, date=min(date, dt.date.today()),
+                                    value=value, source="signpost", reliability=reliability,
+                                    monitored_absent=absent)
+                    data = self.model.data(self.items + (hypo,), self.as_of)
+                    lw, _ = self._reweighted(data)
+                    shifts[label] = np.exp(lw).reshape(-1) @ self.outcome_draws(data=data)
+                base = np.array([self[o].p for o in self.spec.outcome_names])
+                for j, o in enumerate(self.spec.outcome_names):
+                    up = float(shifts["if_reported"][j] - base[j])
+                    down = float(shifts["if_absent"][j] - base[j])
+                    rows.append({"indicator": ind.name, "month": month, "p_reported": p_rep,
+                                 "outcome": o, "shift_if_reported": up,
+                                 "shift_if_absent": down,
+                                 "expected_abs_shift": p_rep * abs(up) + (1 - p_rep) * abs(down)})
+        df = pd.DataFrame(rows)
+        if df.empty:
+            return df
+        rank = df.groupby("indicator")["expected_abs_shift"].max().sort_values(ascending=False)
+        df["rank"] = df["indicator"].map({n: r + 1 for r, n in enumerate(rank.index)})
+        return df.sort_values(["rank", "expected_abs_shift"], ascending=[True, False]
+                              ).reset_index(drop=True)
+
+    def surprise(self, items: Iterable[Evidence] | None = None) -> pd.DataFrame:
+        """Posterior-predictive tail probability of evidence items.
+
+        With ``items`` given (new evidence), each is judged under this forecast. Without, each
+        item already used is judged under the forecast without it (PSIS leave-one-out). Items
+        with a tail probability below 0.05 are flagged: check the source or the model.
+        """
+        rows = []
+        loo = items is None
+        for it in (self.usable if loo else list(items)):
+            if it.indicator not in self.spec.indicator_names:
+                continue
+            if loo:
+                rest = tuple(x for x in self.items if x.id != it.id)
+                lw, _ = self._reweighted(self.model.data(rest, self.as_of))
+                w = np.exp(lw).reshape(-1)
+            else:
+                w = self.weights
+            tail = self._tail_probability(it, w)
+            rows.append({"item": it.id, "indicator": it.indicator, "date": it.date,
+                         "value": it.value, "reliability": it.reliability,
+                         "tail_probability": tail,
+                         "flag": tail < defaults.SURPRISE_ALPHA})
+        return pd.DataFrame(rows, columns=["item", "indicator", "date", "value", "reliability",
+                                           "tail_probability", "flag"])
+
+    def _tail_probability(self, it: Evidence, w: np.ndarray) -> float:
+        from scipy import stats
+
+        i = self.spec.indicator_names.index(it.indicator)
+        m = self.spec.month_index(it.date)
+        ind = self.spec.indicators[i]
+        eta = self._flat("indicator_eta")[:, i, m]
+        r = self.spec.reliability.probability(it.reliability)
+        fr = ind.false_report_rate.value if ind.false_report_rate else None
+        if ind.kind == "binary":
+            p1 = r / (1 + np.exp(-eta)) + (1 - r) * fr
+            return float(w @ (p1 if it.value >= 0.5 else 1 - p1))
+        if ind.kind == "count":
+            lam = np.exp(np.clip(eta, -30, 30))
+            upper = r * stats.poisson.sf(it.value - 1, lam) + (1 - r) * stats.poisson.sf(
+                it.value - 1, fr)
+            lower = r * stats.poisson.cdf(it.value, lam) + (1 - r) * stats.poisson.cdf(
+                it.value, fr)
+            return float(min(w @ upper, w @ lower))
+        sd = ind.obs_sd.value
+        cdf = r * stats.norm.cdf(it.value, eta, sd) + (1 - r) * stats.norm.cdf(
+            it.value, ind.baseline.mu, ind.false_report_sd.value)
+        c = float(w @ cdf)
+        return float(2 * min(c, 1 - c))
+
+    # ---- display and persistence --------------------------------------------------------
+    def _repr_html_(self) -> str:
+        t = self.table()
+        banner = ("" if self.ok else
+                  "<p style='color:#a00;font-weight:bold'>NOT RELIABLE: "
+                  + html.escape("; ".join(self.diagnostics.problems)) + "</p>")
+        rows = "".join(
+            f"<tr><td>{html.escape(r.outcome)}</td><td>{r.p:.1%}</td>"
+            f"<td>{html.escape(r.term)}</td><td>{r.lo80:.1%}–{r.hi80:.1%}</td></tr>"
+            for r in t.itertuples())
+        return (f"{banner}<p>Forecast as of {self.as_of} for {self.horizon} "
+                f"({html.escape(self.path)}, {len(self.usable)} evidence items)</p>"
+                "<table><tr><th>outcome</th><th>p</th><th>term</th><th>80% interval</th></tr>"
+                f"{rows}</table>")
+
+    def __repr__(self) -> str:
+        state = "reliable" if self.ok else "NOT reliable"
+        return (f"Forecast(as_of={self.as_of}, horizon={self.horizon}, items={len(self.usable)},"
+                f" path={self.path!r}, {state})")
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a directory: ``draws.nc`` (netCDF) and ``forecast.json``. No pickle.
+
+        The JSON holds the spec, the evidence, the provenance and a schema version; loading
+        checks them. Writing goes to a temporary directory that is renamed at the end, so an
+        interrupted save never leaves a half-written forecast.
+        """
+        import shutil
+        import tempfile
+
+        dest = Path(path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".fc-", dir=dest.parent))
+        try:
+            dims = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
+                    "hazard_logit": ("hazard", "month")}
+            ds = xr.Dataset(
+                {k: (("chain", "draw") + dims[k], v) for k, v in self.draws.items()},
+                coords={k: v for k, v in self.model.coords.items()})
+            if self.log_weights is not None:
+                ds["log_weights"] = (("chain", "draw"), self.log_weights)
+            ds.to_netcdf(tmp / "draws.nc", engine="h5netcdf")
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "spec": self.spec.to_dict(),
+                "items": [{"id": e.id, **e.content()} for e in self.items],
+                "as_of": self.as_of.isoformat(), "horizon": self.horizon.isoformat(),
+                "seed": self.seed, "sizes": self.sizes,
+                "diagnostics": {k: v for k, v in self.diagnostics.to_dict().items()
+                                if k not in ("ok", "problems")},
+                "provenance": self.provenance, "path": self.path, "pareto_k": self.pareto_k,
+                "language": self.language, "prior_p": self.prior_p,
+                "interventions": [vars(iv) for iv in self.model.interventions],
+            }
+            (tmp / "forecast.json").write_text(json.dumps(meta, indent=1, default=str))
+            if dest.exists():
+                shutil.rmtree(dest)
+            tmp.rename(dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return dest
+
+    @classmethod
+    def load(cls, path: str | Path) -> Forecast:
+        """Load a forecast saved by :meth:`save`, checking schema version and spec hash."""
+        src = Path(path)
+        try:
+            meta = json.loads((src / "forecast.json").read_text())
+        except FileNotFoundError:
+            raise ForecastError(f"{src} holds no forecast.json; not a saved forecast") from None
+        except json.JSONDecodeError as err:
+            raise ForecastError(f"{src / 'forecast.json'} is not valid JSON: {err}") from None
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise ForecastError(f"{src} has schema_version {meta.get('schema_version')!r}; this "
+                                f"version of iamg_forecast reads {SCHEMA_VERSION}")
+        spec = Spec.from_mapping(meta["spec"], where=str(src / "forecast.json"))
+        if spec.hash != meta["provenance"]["spec_hash"]:
+            raise ForecastError(f"{src}: the stored spec's hash {spec.hash[:12]} differs from the "
+                                f"recorded {meta['provenance']['spec_hash'][:12]}; file altered?")
+        model = ScenarioModel(spec, tuple(Intervention(**iv) for iv in meta["interventions"]))
+        with xr.open_dataset(src / "draws.nc", engine="h5netcdf") as ds:
+            draws = {k: np.asarray(ds[k].values) for k in POSTERIOR_VARS}
+            lw = np.asarray(ds["log_weights"].values) if "log_weights" in ds else None
+        items = tuple(Evidence(**it) for it in meta["items"])
+        return cls(model=model, draws=draws, items=items,
+                   as_of=dt.date.fromisoformat(meta["as_of"]),
+                   horizon=dt.date.fromisoformat(meta["horizon"]), seed=meta["seed"],
+                   sizes=meta["sizes"], diagnostics=Diagnostics(**meta["diagnostics"]),
+                   provenance=meta["provenance"], log_weights=lw, path=meta["path"],
+                   pareto_k=meta["pareto_k"], language=meta["language"],
+                   prior_p=meta.get("prior_p"))
+
+
+def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:
+    """Set resolved outcomes to certainty (1 for what happened, 0 for its competitors)."""
+    names = spec.outcome_names
+    events = [o.name for o in spec.outcomes if o.type == "event"]
+    for j, e in enumerate(events):
+        m = int(data["event_month"][j])
+        if 0 <= m <= h_idx:
+            p[:, names.index(e)] = 1.0
+    for g_i, g in enumerate(spec.competing_groups):
+        m = int(data["group_month"][g_i])
+        if 0 <= m <= h_idx:
+            choices = [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
+            ordered = choices + [g.reference]
+            chosen = ordered[int(data["group_choice"][g_i])]
+            for name in spec.group_members(g.name):
+                p[:, names.index(name)] = 1.0 if name == chosen else 0.0
+    return p

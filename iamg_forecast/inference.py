@@ -1,0 +1,256 @@
+"""Compile once, sample with nutpie, refit by swapping data, reweight with PSIS, diagnose.
+
+Measured facts behind these choices are in DESIGN §6 and ``benchmarks/README.md``: ``pm.sample``
+recompiles on every call, while ``nutpie.compile_pymc_model`` once plus ``with_data`` refits in a
+few seconds; Pareto-smoothed importance sampling absorbs a new item in milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from iamg_forecast import defaults
+from iamg_forecast.errors import ForecastError
+from iamg_forecast.model import ScenarioModel
+
+__all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
+           "psis_log_weights", "weighted_quantiles", "package_versions"]
+
+POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
+
+
+class CompileCache:
+    """In-process cache of compiled models, keyed by spec hash.
+
+    A compiled nutpie model cannot be stored on disk, so a fresh process pays the compile once;
+    later forecasts with the same spec (any evidence, ``as_of`` or intervention) reuse it.
+
+    Examples
+    --------
+    >>> cache = CompileCache()
+    >>> len(cache)
+    0
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[str, Any] = {}
+        self.compiles = 0
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def get(self, model: ScenarioModel, progress: bool = False):
+        """Return the compiled model for ``model.spec``, compiling it on first use."""
+        key = model.hash
+        if key not in self._store:
+            import nutpie
+
+            with _quiet(not progress):
+                self._store[key] = nutpie.compile_pymc_model(model.pymc_model)
+            self.compiles += 1
+        return self._store[key]
+
+    def clear(self) -> None:
+        """Forget every compiled model."""
+        self._store.clear()
+
+
+COMPILED = CompileCache()
+
+
+@contextlib.contextmanager
+def _quiet(active: bool):
+    if not active:
+        yield
+        return
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        yield
+
+
+def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed: int,
+                     draws: int, tune: int, chains: int, progress: bool = False,
+                     cache: CompileCache | None = None):
+    """Sample the posterior for ``data`` with nutpie, reusing the compiled model.
+
+    Parameters
+    ----------
+    model : ScenarioModel
+    data : dict
+        Values for every ``pm.Data`` slot (see :meth:`ScenarioModel.data`).
+    seed, draws, tune, chains : int
+    progress : bool
+        Show nutpie's progress bar.
+    cache : CompileCache, optional
+        Defaults to the process-wide :data:`COMPILED`.
+
+    Returns
+    -------
+    xarray.DataTree
+        nutpie's result (posterior, sample_stats, ...).
+    """
+    import nutpie
+
+    compiled = (cache or COMPILED).get(model, progress=progress)
+    try:
+        swapped = compiled.with_data(**{k: np.asarray(v) for k, v in data.items()})
+    except (KeyError, ValueError, TypeError) as err:
+        raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
+    return nutpie.sample(swapped, draws=draws, tune=tune, chains=chains,
+                         cores=min(defaults.CORES, chains), seed=int(seed),
+                         progress_bar=progress)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Sampling diagnostics and the reliability gate.
+
+    ``ok`` is False when R-hat > 1.01, bulk or tail ESS < 400, any post-warm-up divergence,
+    E-BFMI < 0.2, or (after reweighting) Pareto k > 0.7.
+    """
+
+    r_hat: float
+    ess_bulk: float
+    ess_tail: float
+    divergences: int
+    bfmi: float
+    pareto_k: float | None = None
+    method: str = "nuts"
+
+    @property
+    def problems(self) -> list[str]:
+        """Human-readable list of failed gates (empty when reliable)."""
+        out = []
+        if not self.r_hat <= defaults.RHAT_MAX:
+            out.append(f"max R-hat {self.r_hat:.3f} > {defaults.RHAT_MAX}")
+        if not self.ess_bulk >= defaults.ESS_MIN:
+            out.append(f"min bulk ESS {self.ess_bulk:.0f} < {defaults.ESS_MIN}")
+        if not self.ess_tail >= defaults.ESS_MIN:
+            out.append(f"min tail ESS {self.ess_tail:.0f} < {defaults.ESS_MIN}")
+        if self.divergences > 0:
+            out.append(f"{self.divergences} divergent transitions after warm-up")
+        if not self.bfmi >= defaults.BFMI_MIN:
+            out.append(f"min E-BFMI {self.bfmi:.2f} < {defaults.BFMI_MIN}")
+        if self.pareto_k is not None and not self.pareto_k <= defaults.PARETO_K_MAX:
+            out.append(f"Pareto k {self.pareto_k:.2f} > {defaults.PARETO_K_MAX}")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """True when every gate passes."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict including ``ok`` and ``problems``."""
+        return {**asdict(self), "ok": self.ok, "problems": self.problems}
+
+    def _repr_html_(self) -> str:
+        state = "reliable" if self.ok else "NOT reliable: " + "; ".join(self.problems)
+        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in asdict(self).items())
+        return f"<p><b>{state}</b></p><table>{rows}</table>"
+
+
+def diagnose(idata, var_names: tuple[str, ...] = POSTERIOR_VARS) -> Diagnostics:
+    """Compute the gate diagnostics of a nutpie/ArviZ DataTree.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> post = xr.Dataset({"latent_state": (("chain", "draw"), rng.normal(size=(4, 500)))})
+    >>> stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), bool)),
+    ...                     "energy": (("chain", "draw"), rng.normal(size=(4, 500)))})
+    >>> tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+    >>> diagnose(tree, ("latent_state",)).ok
+    True
+    """
+    import arviz_stats as azs
+
+    post = idata["posterior"].to_dataset()[list(var_names)]
+    rhat = float(azs.rhat(post).to_array().max())
+    ess_b = float(azs.ess(post, method="bulk").to_array().min())
+    ess_t = float(azs.ess(post, method="tail").to_array().min())
+    stats = idata["sample_stats"].to_dataset()
+    div = int(stats["diverging"].sum())
+    bfmi = float(np.min(azs.bfmi(idata["sample_stats"].to_dataset()["energy"].values)))
+    return Diagnostics(r_hat=rhat, ess_bulk=ess_b, ess_tail=ess_t, divergences=div, bfmi=bfmi)
+
+
+def psis_log_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:
+    """Pareto-smoothed normalised log weights for draws ``(chain, draw)`` and the Pareto k.
+
+    ``log_ratio`` is ``log p_new(draw) - log p_old(draw)`` (target over proposal).
+
+    Examples
+    --------
+    >>> lw, k = psis_log_weights(np.zeros((4, 100)))
+    >>> round(float(np.exp(lw).sum()), 6), k < 0.7
+    (1.0, True)
+    """
+    from arviz_stats.base import array_stats
+
+    lr = np.asarray(log_ratio, dtype=float)
+    if np.allclose(lr, lr.flat[0]):
+        n = lr.size
+        return np.full(lr.shape, -np.log(n)), 0.0
+    r_eff = _relative_eff(lr)
+    # psislw negates its input: pass -log_ratio to get weights proportional to exp(log_ratio)
+    lw, k = array_stats.psislw(-lr, r_eff=r_eff, axis=(-2, -1))
+    return np.asarray(lw), float(k)
+
+
+def _relative_eff(log_ratio: np.ndarray) -> float:
+    """Relative efficiency of the ratios (ESS of the mean / number of draws), for PSIS."""
+    from arviz_stats.base import array_stats
+
+    w = np.exp(log_ratio - log_ratio.max())
+    if w.shape[0] < 2:
+        return 1.0
+    ess = float(array_stats.ess(w, method="mean", chain_axis=-2, draw_axis=-1))
+    return float(np.clip(ess / w.size, 0.05, 1.0))
+
+
+def weighted_quantiles(x: np.ndarray, weights: np.ndarray | None, qs: list[float],
+                       axis: int = 0) -> np.ndarray:
+    """Quantiles of ``x`` along ``axis`` under normalised ``weights`` (None: equal).
+
+    Examples
+    --------
+    >>> weighted_quantiles(np.arange(101.0), None, [0.1, 0.5])
+    array([10., 50.])
+    """
+    x = np.moveaxis(np.asarray(x, float), axis, 0)
+    if weights is None:
+        return np.quantile(x, qs, axis=0)
+    w = np.asarray(weights, float).reshape(-1)
+    order = np.argsort(x, axis=0)
+    xs = np.take_along_axis(x, order, axis=0)
+    ws = w[order] if x.ndim == 1 else w[order.reshape(order.shape[0], -1)].reshape(order.shape)
+    cw = np.cumsum(ws, axis=0) - 0.5 * ws
+    cw = cw / cw[-1:] if x.ndim == 1 else cw / np.take(cw, [-1], axis=0)
+    out = []
+    for q in qs:
+        idx = np.clip(np.sum(cw < q, axis=0), 0, xs.shape[0] - 1)
+        out.append(np.take_along_axis(xs, np.expand_dims(idx, 0), axis=0)[0])
+    return np.array(out)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of every package that shapes the numbers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("iamg-forecast", "pymc", "pytensor", "nutpie", "arviz-base", "arviz-stats",
+                "numpy", "scipy", "xarray", "pydantic"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+

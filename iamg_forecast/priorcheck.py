@@ -1,0 +1,216 @@
+"""Prior predictive checks and prior elicitation.
+
+:func:`prior_check` draws from the model's prior (the same PyMC graph that is fitted) and puts
+each outcome's prior probability by the default horizon next to its reference-class base rate;
+it also compares the prior distribution of days from the election to a new government with the
+five formations since 2005. :func:`elicit` turns an analyst's "between a and b with 90%" into a
+prior with PreliZ and returns the YAML to paste into ``priors/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from iamg_forecast.likelihood import NP
+from iamg_forecast.model import ScenarioModel
+from iamg_forecast.spec import PriorSpec
+
+__all__ = ["prior_check", "PriorCheck", "elicit", "Elicited", "FORMATION_DAYS", "ELECTION_DATE"]
+
+# Days from election to the confidence vote, Iraqi formations 2006-2022 (see priors/outcomes.yaml).
+FORMATION_DAYS = {"2006": 156, "2010": 289, "2014": 131, "2018": 165, "2022": 382}
+ELECTION_DATE = dt.date(2025, 11, 11)
+
+
+@dataclass(frozen=True)
+class PriorCheck:
+    """Result of :func:`prior_check`: outcome table, formation-time PITs, flags."""
+
+    table: pd.DataFrame
+    formation_pit: pd.DataFrame
+    horizon: str
+    draws: int
+
+    @property
+    def flagged(self) -> list[str]:
+        """Outcomes whose prior probability falls outside the spec's plausible range."""
+        return list(self.table.loc[~self.table["plausible_ok"], "outcome"])
+
+    def to_text(self) -> str:
+        """Plain-text rendering for the terminal."""
+        t = self.table.copy()
+        for c in ("prior_p", "lo80", "hi80", "reference"):
+            t[c] = t[c].map(lambda v: f"{v:.1%}")
+        lines = [f"Prior probability by {self.horizon} ({self.draws} prior draws)",
+                 t.to_string(index=False), "",
+                 "Days from election to government: prior-predictive PIT of past formations",
+                 self.formation_pit.to_string(index=False)]
+        if self.flagged:
+            lines.append("\nFLAGGED (prior outside plausible range): " + ", ".join(self.flagged))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.table.to_html(index=False) + self.formation_pit.to_html(index=False)
+
+
+def _prior_draws(model: ScenarioModel, draws: int, seed: int) -> np.ndarray:
+    import warnings
+
+    import pymc as pm
+
+    with model.pymc_model, warnings.catch_warnings():
+        # The evidence enters through Potentials; ignoring them is exactly what a prior check
+        # wants, so PyMC's warning about it is expected here.
+        warnings.filterwarnings("ignore", message="The effect of Potentials")
+        idata = pm.sample_prior_predictive(draws=draws, var_names=["hazard_logit"],
+                                           random_seed=seed, progressbar=False)
+    hz = idata["prior"]["hazard_logit"].values
+    return hz.reshape((-1,) + hz.shape[2:])
+
+
+def _prior_cum(model: ScenarioModel, hz: np.ndarray) -> np.ndarray:
+    data = model.data()  # no evidence: from the scenario start
+    _, cum = model._outcome_terms(hz, data, ops=NP)
+    return cum
+
+
+def _formation_cdf_days(model: ScenarioModel, cum: np.ndarray) -> pd.DataFrame:
+    """Prior-predictive PIT of each past formation's duration (days from election)."""
+    spec = model.spec
+    if not spec.competing_groups:
+        return pd.DataFrame(columns=["formation", "days", "pit"])
+    g = spec.competing_groups[0]
+    none_idx = spec.outcome_names.index(g.none_outcome)
+    formed = 1.0 - cum[:, none_idx, :].mean(axis=0)  # P(formed by end of month m)
+    ends = [(dt.date.fromisoformat(f"{m}-01") - ELECTION_DATE).days for m in spec.months[1:]]
+    ends.append(ends[-1] + 31)
+    # month m's formations happen by the end of that month; interpolate linearly inside it
+    starts = [max(0, (dt.date.fromisoformat(f"{m}-01") - ELECTION_DATE).days)
+              for m in spec.months]
+    rows = []
+    for label, days in FORMATION_DAYS.items():
+        prev, pit = 0.0, float(formed[-1])
+        for m, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            if days <= b:
+                frac = (days - a) / max(b - a, 1)
+                pit = prev + frac * (formed[m] - prev)
+                break
+            prev = formed[m]
+        rows.append({"formation": label, "days": days, "pit": round(float(pit), 3)})
+    return pd.DataFrame(rows)
+
+
+def prior_check(model: ScenarioModel, *, draws: int = 2000, seed: int = 0) -> PriorCheck:
+    """Prior probability of each outcome by the default horizon, next to its base rate.
+
+    Parameters
+    ----------
+    model : ScenarioModel
+    draws : int
+        Prior draws.
+    seed : int
+
+    Returns
+    -------
+    PriorCheck
+        ``table`` (outcome, prior_p, lo80, hi80, reference, plausible range, plausible_ok) and
+        ``formation_pit`` (PIT of the five past formation durations under the prior).
+
+    Examples
+    --------
+    >>> import iamg_forecast as iaf
+    >>> pc = iaf.prior_check(iaf.load_model(), draws=200)  # doctest: +SKIP
+    >>> pc.flagged  # doctest: +SKIP
+    []
+    """
+    spec = model.spec
+    hz = _prior_draws(model, draws, seed)
+    cum = _prior_cum(model, hz)
+    h_idx = spec.month_index(spec.scenario.default_horizon)
+    n_months = h_idx + 1
+    p = cum[..., h_idx]
+    rows = []
+    for j, o in enumerate(spec.outcomes):
+        ref = o.reference_class
+        ref_p = np.nan
+        if ref is not None:
+            ref_p = ref.base_rate if ref.per == "horizon" else 1 - (1 - ref.base_rate) ** n_months
+        mean = float(p[:, j].mean())
+        lo, hi = o.plausible
+        rows.append({
+            "outcome": o.name, "prior_p": mean,
+            "lo80": float(np.quantile(p[:, j], 0.1)), "hi80": float(np.quantile(p[:, j], 0.9)),
+            "reference": ref_p, "plausible": f"[{lo:.0%}, {hi:.0%}]",
+            "plausible_ok": bool(lo <= mean <= hi),
+        })
+    return PriorCheck(table=pd.DataFrame(rows), formation_pit=_formation_cdf_days(model, cum),
+                      horizon=spec.scenario.default_horizon, draws=hz.shape[0])
+
+
+@dataclass(frozen=True)
+class Elicited:
+    """An elicited prior: the :class:`PriorSpec` and the YAML fragment to paste."""
+
+    prior: PriorSpec
+    yaml: str
+    kind: str
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.yaml)}</pre>"
+
+
+def elicit(lower: float, upper: float, mass: float = 0.9,
+           kind: Literal["probability", "effect", "real"] = "probability",
+           rationale: str | None = None, source: str | None = None) -> Elicited:
+    """Turn "between ``lower`` and ``upper`` with probability ``mass``" into a spec prior.
+
+    Uses PreliZ's maximum-entropy fit. ``kind="probability"`` (a monthly probability, e.g. a
+    hazard or an indicator's base rate) gives a Normal on the logit scale, which is how the model
+    uses it; ``"effect"`` (a positive effect size or loading) a Gamma; ``"real"`` a Normal.
+
+    Examples
+    --------
+    >>> e = elicit(0.02, 0.10, mass=0.9)
+    >>> e.prior.dist, round(e.prior.mu, 2)
+    ('Normal', -3.17)
+    >>> "rationale" in e.yaml
+    True
+    """
+    import preliz as pz
+
+    if not 0 < mass < 1:
+        raise ValueError(f"mass must be in (0, 1), got {mass}")
+    if not lower < upper:
+        raise ValueError(f"lower must be below upper, got {lower} >= {upper}")
+    if kind == "probability":
+        if not 0 < lower < upper < 1:
+            raise ValueError(f"probabilities must satisfy 0 < lower < upper < 1, got "
+                             f"{lower}, {upper}")
+        lo, hi = np.log(lower / (1 - lower)), np.log(upper / (1 - upper))
+        dist = pz.Normal()
+    elif kind == "effect":
+        if lower <= 0:
+            raise ValueError(f"an effect size must be positive, got lower={lower}")
+        lo, hi, dist = lower, upper, pz.Gamma()
+    elif kind == "real":
+        lo, hi, dist = lower, upper, pz.Normal()
+    else:
+        raise ValueError(f"kind must be 'probability', 'effect' or 'real', got {kind!r}")
+    pz.maxent(dist, float(lo), float(hi), mass, plot=False)
+    names = ("mu", "sigma") if isinstance(dist, pz.Normal) else ("alpha", "beta")
+    params = {n: round(float(v), 4) for n, v in zip(names, dist.params, strict=True)}
+    scale = "monthly probability" if kind == "probability" else kind
+    why = rationale or (f"Elicited: {mass:.0%} between {lower:g} and {upper:g} ({scale}); "
+                        f"maximum-entropy fit with PreliZ.")
+    prior = PriorSpec(dist="Normal" if "mu" in params else "Gamma", rationale=why,
+                      source=source, **params)
+    text = yaml.safe_dump(prior.model_dump(exclude_none=True), sort_keys=False)
+    return Elicited(prior=prior, yaml=text, kind=kind)
