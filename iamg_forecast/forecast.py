@@ -641,6 +641,26 @@ class Forecast:
         c = float(w @ cdf)
         return float(2 * min(c, 1 - c))
 
+    # ---- reports (the report layer renders; these are conveniences for notebooks) ----------
+    def report(self, path: str | Path, *, ledger: Any = None, language: str | None = None
+               ) -> Path:
+        """Write the self-contained HTML report to ``path`` (see :mod:`iamg_forecast.report`)."""
+        from iamg_forecast.report import write_html
+
+        return write_html(self, path, ledger=ledger, language=language)
+
+    def to_markdown(self, *, ledger: Any = None, language: str | None = None) -> str:
+        """The report as Markdown."""
+        from iamg_forecast.report import to_markdown
+
+        return to_markdown(self, ledger=ledger, language=language)
+
+    def to_json(self, *, ledger: Any = None, language: str | None = None) -> str:
+        """The report as JSON (versioned schema, see ``docs/report.md``)."""
+        from iamg_forecast.report import to_json
+
+        return to_json(self, ledger=ledger, language=language)
+
     # ---- display and persistence --------------------------------------------------------
     def _repr_html_(self) -> str:
         t = self.table()

@@ -59,6 +59,7 @@ def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
     """Create one vector of parameters whose entries may have different prior families.
 
     Normal priors are non-centred (``mu + sigma * z``), which keeps NUTS away from funnels.
+    A ``Beta`` prior states a probability; the block holds its logit.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -70,7 +71,12 @@ def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
     for dist, idx in families.items():
         sub = f"{name}_{dist.lower()}"
         n = len(idx)
-        if dist == "Normal":
+        if dist == "Beta":
+            # A Beta prior is on the probability scale; the model works on the logit scale.
+            p = pm.Beta(sub, alpha=np.array([priors[i].alpha for i in idx]),
+                        beta=np.array([priors[i].beta for i in idx]), shape=n)
+            vals = pt.log(p) - pt.log1p(-p)
+        elif dist == "Normal":
             z = pm.Normal(f"{sub}_z", 0.0, 1.0, shape=n)
             mu = np.array([priors[i].mu for i in idx])
             sd = np.array([priors[i].sigma for i in idx])
@@ -248,6 +254,28 @@ class ScenarioModel:
             pm.Potential("outcomes_known", ll_out)
             pm.Deterministic("outcome_cum", cum, dims=("outcome", "month"))
         return model
+
+    def sample_prior(self, draws: int = 1000, seed: int = 0,
+                     var_names: tuple[str, ...] = ("hazard_logit",)):
+        """Forward-sample the prior (no evidence) with PyMC; returns the ``prior`` Dataset.
+
+        Evidence enters through Potentials, which prior sampling ignores by design.
+
+        Examples
+        --------
+        >>> prior = load_model().sample_prior(draws=10)  # doctest: +SKIP
+        >>> prior["hazard_logit"].dims  # doctest: +SKIP
+        ('chain', 'draw', 'hazard', 'month')
+        """
+        import warnings
+
+        import pymc as pm
+
+        with self.pymc_model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The effect of Potentials")
+            idata = pm.sample_prior_predictive(draws=draws, var_names=list(var_names),
+                                               random_seed=seed)
+        return idata["prior"].to_dataset()
 
     @cached_property
     def indicator_constants(self) -> dict[str, np.ndarray]:

@@ -60,17 +60,7 @@ class PriorCheck:
 
 
 def _prior_draws(model: ScenarioModel, draws: int, seed: int) -> np.ndarray:
-    import warnings
-
-    import pymc as pm
-
-    with model.pymc_model, warnings.catch_warnings():
-        # The evidence enters through Potentials; ignoring them is exactly what a prior check
-        # wants, so PyMC's warning about it is expected here.
-        warnings.filterwarnings("ignore", message="The effect of Potentials")
-        idata = pm.sample_prior_predictive(draws=draws, var_names=["hazard_logit"],
-                                           random_seed=seed, progressbar=False)
-    hz = idata["prior"]["hazard_logit"].values
+    hz = model.sample_prior(draws=draws, seed=seed)["hazard_logit"].values
     return hz.reshape((-1,) + hz.shape[2:])
 
 

@@ -1,0 +1,239 @@
+"""Command line: ``iamg-forecast`` (also ``python -m iamg_forecast``).
+
+A thin layer over the public API. Exit codes: 0 ok, 2 bad input, 3 the forecast is not reliable
+and ``--strict`` was given.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from iamg_forecast.cli.common import DB_OPTION, SPEC_OPTION, fail, guarded, progress_enabled
+
+app = typer.Typer(
+    name="iamg-forecast",
+    help="Bayesian forecasts of Iran-aligned militia groups in Iraq from graded evidence.\n\n"
+         "Exit codes: 0 ok, 2 bad input, 3 unreliable forecast with --strict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+priors_app = typer.Typer(help="Check and elicit priors.", no_args_is_help=True)
+app.add_typer(priors_app, name="priors")
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_UNRELIABLE = 0, 2, 3
+
+
+def _mount_optional() -> None:
+    from iamg_forecast.cli.evidence import app as evidence_app
+
+    app.add_typer(evidence_app, name="evidence", help="Add, list, retract, amend, import and "
+                  "export evidence.")
+
+
+@app.command("forecast")
+@guarded
+def forecast_cmd(
+    db: DB_OPTION = Path("iamg.sqlite"),
+    spec: SPEC_OPTION = None,
+    import_seed: Annotated[bool, typer.Option(help="Import the bundled seed evidence first "
+                                              "(idempotent).")] = False,
+    as_of: Annotated[str | None, typer.Option(help="Knowledge date YYYY-MM-DD (default: latest "
+                                              "evidence).")] = None,
+    horizon: Annotated[str | None, typer.Option(help="Horizon YYYY-MM-DD (default: the "
+                                                "spec's).")] = None,
+    seed: Annotated[int, typer.Option(help="Sampler seed.")] = 7,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the report here (.html, .md or "
+                                             ".json).")] = None,
+    save: Annotated[Path | None, typer.Option(help="Save the forecast (draws + JSON) to this "
+                                              "directory.")] = None,
+    record: Annotated[bool, typer.Option(help="Record the forecast in the ledger in --db.")
+                      ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 3 when diagnostics fail.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Fit the model to the evidence in --db and print the forecast table.
+
+    Example: iamg-forecast forecast --db work/iamg.sqlite --import-seed --out reports/latest.html
+    """
+    import iamg_forecast as iaf
+    from iamg_forecast.evidence.store import EvidenceLog
+
+    model = iaf.load_model(spec)
+    with EvidenceLog.open(db, spec=model.spec) as log:
+        if import_seed:
+            log.import_file(iaf.seed_evidence_path())
+        items = log.current()
+    show = progress_enabled(quiet)
+    if show:
+        typer.echo(f"Fitting {len(items)} evidence items (compiling on first use)...", err=True)
+    fc = iaf.forecast(model, items, as_of=as_of, horizon=horizon, seed=seed, draws=draws,
+                      progress=show)
+    if save:
+        fc.save(save)
+    if record:
+        from iamg_forecast.calibration.ledger import Ledger
+
+        with Ledger.open(db) as ledger:
+            ledger.record(fc)
+    if out:
+        _write_report(fc, out, db if db.exists() else None)
+    _print_table(fc, as_json)
+    if strict and not fc.ok:
+        typer.echo("NOT RELIABLE: " + "; ".join(fc.diagnostics.problems), err=True)
+        raise typer.Exit(EXIT_UNRELIABLE)
+
+
+def _write_report(fc, out: Path, db: Path | None) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix in (".md", ".markdown"):
+        out.write_text(fc.to_markdown(), encoding="utf-8")
+    elif suffix == ".json":
+        out.write_text(fc.to_json(), encoding="utf-8")
+    else:
+        fc.report(out)
+    typer.echo(f"Report written to {out}", err=True)
+
+
+def _print_table(fc, as_json: bool) -> None:
+    table = fc.table()
+    if as_json:
+        payload = {"provenance": fc.provenance, "diagnostics": fc.diagnostics.to_dict(),
+                   "outcomes": json.loads(table.to_json(orient="records"))}
+        typer.echo(json.dumps(payload, indent=1, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"Forecast as of {fc.as_of} for {fc.horizon} "
+                    f"({'reliable' if fc.ok else 'NOT RELIABLE'})")
+    for col in ("outcome", "p", "term", "80% interval"):
+        t.add_column(col)
+    for r in table.itertuples():
+        t.add_row(r.outcome, f"{r.p:.1%}", r.term, f"{r.lo80:.1%}-{r.hi80:.1%}")
+    Console(soft_wrap=True).print(t)
+    if not fc.ok:
+        typer.echo("WARNING: " + "; ".join(fc.diagnostics.problems), err=True)
+
+
+@app.command("report")
+@guarded
+def report_cmd(
+    forecast_dir: Annotated[Path, typer.Argument(help="Directory written by forecast --save.")],
+    fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
+    out: Annotated[Path | None, typer.Option(help="Output file (default: print md/json, "
+                                             "report.html for html).")] = None,
+) -> None:
+    """Render a saved forecast as HTML, Markdown or JSON.
+
+    Example: iamg-forecast report work/fc --format md --out reports/latest.md
+    """
+    from iamg_forecast.forecast import Forecast
+
+    if fmt not in ("html", "md", "json"):
+        fail(f"--format must be html, md or json, got {fmt!r}")
+    fc = Forecast.load(forecast_dir)
+    if fmt == "html":
+        path = out or Path("report.html")
+        fc.report(path)
+        typer.echo(f"Report written to {path}", err=True)
+        return
+    text = fc.to_markdown() if fmt == "md" else fc.to_json()
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@priors_app.command("check")
+@guarded
+def priors_check_cmd(
+    spec: SPEC_OPTION = None,
+    draws: Annotated[int, typer.Option(help="Prior draws.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+) -> None:
+    """Print each outcome's prior probability next to its reference-class base rate.
+
+    Example: iamg-forecast priors check --spec priors/
+    """
+    import iamg_forecast as iaf
+
+    pc = iaf.prior_check(iaf.load_model(spec), draws=draws, seed=seed)
+    typer.echo(pc.to_text())
+    if pc.flagged:
+        raise typer.Exit(EXIT_UNRELIABLE)
+
+
+@priors_app.command("elicit")
+@guarded
+def priors_elicit_cmd(
+    lower: Annotated[float, typer.Argument(help="Lower bound.")],
+    upper: Annotated[float, typer.Argument(help="Upper bound.")],
+    mass: Annotated[float, typer.Option(help="Probability between the bounds.")] = 0.9,
+    kind: Annotated[str, typer.Option(help="probability, effect or real.")] = "probability",
+) -> None:
+    """Turn 'between LOWER and UPPER with MASS' into a prior to paste into priors/.
+
+    Example: iamg-forecast priors elicit 0.02 0.10 --mass 0.9
+    """
+    import iamg_forecast as iaf
+
+    typer.echo(iaf.elicit(lower, upper, mass=mass, kind=kind).yaml)
+
+
+@app.command("resolve")
+@guarded
+def resolve_cmd(
+    outcome: Annotated[str, typer.Argument(help="Outcome name, e.g. sudani_return.")],
+    happened: Annotated[bool, typer.Option("--happened/--not-happened",
+                                           help="Whether it happened.")],
+    date: Annotated[str, typer.Option(help="Resolution date YYYY-MM-DD.")],
+    source: Annotated[str, typer.Option(help="Source of the resolution.")],
+    db: DB_OPTION = Path("iamg.sqlite"),
+    spec: SPEC_OPTION = None,
+) -> None:
+    """Record how a forecast question resolved (competitors of a PM outcome resolve too).
+
+    Example: iamg-forecast resolve sudani_return --happened --date 2026-05-01 --source Reuters
+    """
+    import iamg_forecast as iaf
+    from iamg_forecast.calibration.ledger import Ledger
+
+    with Ledger.open(db) as ledger:
+        ledger.resolve(outcome, happened=happened, date=date, source=source,
+                       spec=iaf.load_spec(spec))
+    typer.echo(f"Resolved {outcome}: {'happened' if happened else 'did not happen'} ({date})")
+
+
+@app.command("score")
+@guarded
+def score_cmd(
+    db: DB_OPTION = Path("iamg.sqlite"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score every resolved forecast in the ledger (Brier, log score, skill, CORP).
+
+    Example: iamg-forecast score --db work/iamg.sqlite --json
+    """
+    from iamg_forecast.calibration.ledger import Ledger
+
+    with Ledger.open(db) as ledger:
+        table = ledger.score()
+    if as_json:
+        typer.echo(table.to_json(orient="records", indent=1))
+    else:
+        typer.echo(table.to_string(index=False))
+
+
+def main() -> None:
+    """Entry point of the ``iamg-forecast`` script."""
+    _mount_optional()
+    app()

@@ -1,0 +1,146 @@
+"""Spec -> PyMC model: dims, prior predictive, competing risks, extension without code."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import yaml
+
+import iamg_forecast as iaf
+from iamg_forecast.likelihood import NP
+from iamg_forecast.spec import default_priors_dir
+
+PM = ["maliki_confirmed", "sudani_return", "other_pm", "deadlock_persists"]
+
+
+def test_model_has_named_dims_and_data_slots(model):
+    m = model.pymc_model
+    for dim in ("month", "latent", "outcome", "indicator", "hazard"):
+        assert dim in m.coords
+    assert len(m.coords["month"]) == len(model.spec.months)
+    names = {d.name for d in m.data_vars}
+    assert {"ind_value", "ind_rel", "ind_observed", "obs_through", "do_mask"} <= names
+
+
+def test_prior_predictive_samples_and_pm_outcomes_sum_to_one(model):
+    cum = model.sample_prior(draws=300, seed=3, var_names=("outcome_cum",))["outcome_cum"]
+    assert np.isfinite(cum.values).all()
+    total = cum.sel(outcome=PM).sum("outcome").values
+    np.testing.assert_allclose(total, 1.0, atol=1e-9, rtol=0)
+
+
+def test_numpy_and_graph_agree_on_outcome_probabilities(seed_forecast):
+    """The graph's deterministic and the NumPy recomputation are one function; check it."""
+    post = seed_forecast.idata["posterior"]["outcome_cum"].values
+    hz = seed_forecast.draws["hazard_logit"]
+    _, cum = seed_forecast.model._outcome_terms(hz, seed_forecast.data, ops=NP)
+    np.testing.assert_allclose(cum, post, atol=1e-9)
+
+
+def test_intervention_is_data_not_a_rebuild(model):
+    m2 = model.do("iran_domestic_crisis", 2.0, start="2026-02")
+    assert m2.hash == model.hash
+    mask = m2.intervention_data()["do_mask"]
+    li = model.spec.latent_order.index("iran_domestic_crisis")
+    assert mask[li].sum() == len(model.spec.months) - model.spec.month_index("2026-02-01")
+    with pytest.raises(KeyError, match="did you mean"):
+        model.do("iran_domestic_crisi", 1.0)
+
+
+def syrian_extension(dest):
+    """Add the seed's closing development in YAML only (used by the test and notebook 04)."""
+    extra = {
+        "latents": [{
+            "name": "syrian_army_pressure_north", "role": "driver",
+            "description": "Pressure from advancing Syrian Army forces in northern Iraq.",
+            "quote": "advancing Syrian Army forces created a fresh challenge to manage in "
+                     "Northern Iraq",
+            "initial": {"dist": "Normal", "mu": 1.0, "sigma": 0.5,
+                        "rationale": "The seed reports the advance as under way (test)."},
+            "innovation_sd": {"value": 0.2, "rationale": "Moves with the front line."},
+        }],
+        "links": [{
+            "parent": "syrian_army_pressure_north", "child": "militia_cohesion", "sign": "-",
+            "effect": {"dist": "HalfNormal", "sigma": 1.0,
+                       "rationale": "A second front strains the factions' cohesion."},
+        }],
+        "indicators": [{
+            "name": "syrian_army_advance_north_reported", "kind": "binary",
+            "description": "Reports of Syrian Army advances near the Iraqi border.",
+            "baseline": {"dist": "Normal", "mu": -3, "sigma": 1, "rationale": "Rare event."},
+            "loadings": [{"latent": "syrian_army_pressure_north", "sign": "+",
+                          "prior": {"dist": "HalfNormal", "sigma": 1, "rationale": "Direct."}}],
+            "false_report_rate": {"value": 0.05, "rationale": "Front-line claims are noisy."},
+        }],
+    }
+    (dest / "syria.yaml").write_text(yaml.safe_dump(extra, sort_keys=False))
+
+
+@pytest.mark.slow
+def test_extension_in_yaml_only_compiles_and_shifts_prior(tmp_path):
+    dest = tmp_path / "priors"
+    shutil.copytree(default_priors_dir(), dest)
+    syrian_extension(dest)
+    base = iaf.prior_check(iaf.load_model(), draws=4000, seed=11)
+    ext_model = iaf.load_model(dest)
+    assert "syrian_army_pressure_north" in ext_model.spec.latent_order
+    ext = iaf.prior_check(ext_model, draws=4000, seed=11)
+    p0 = base.table.set_index("outcome").loc["militia_fragmentation", "prior_p"]
+    p1 = ext.table.set_index("outcome").loc["militia_fragmentation", "prior_p"]
+    # Monte Carlo standard error of a mean of per-draw probabilities (sd <= 0.5, n = 4000) is
+    # below 0.008 for each; demand a shift well beyond 3 combined standard errors.
+    assert p1 - p0 > 0.035, (p0, p1)
+
+
+def test_prior_check_table(model):
+    pc = iaf.prior_check(model, draws=400, seed=1)
+    assert list(pc.table["outcome"]) == model.spec.outcome_names
+    assert set(pc.formation_pit["formation"]) == {"2006", "2010", "2014", "2018", "2022"}
+    assert pc.formation_pit["pit"].between(0, 1).all()
+    assert "reference" in pc.to_text()
+
+
+def test_elicit_round_trip():
+    e = iaf.elicit(0.02, 0.10, mass=0.9)
+    lo, hi = np.log(0.02 / 0.98), np.log(0.10 / 0.90)
+    from scipy import stats
+
+    mass = stats.norm.cdf(hi, e.prior.mu, e.prior.sigma) - stats.norm.cdf(lo, e.prior.mu,
+                                                                          e.prior.sigma)
+    assert abs(mass - 0.9) < 0.01
+    again = yaml.safe_load(e.yaml)
+    assert again["dist"] == "Normal" and "PreliZ" in again["rationale"]
+    with pytest.raises(ValueError, match="lower must be below upper"):
+        iaf.elicit(0.5, 0.1)
+
+
+@pytest.mark.slow
+def test_priors_ship_in_the_wheel(tmp_path):
+    """pip install . into a fresh location, run from another directory: load_model works."""
+    root = default_priors_dir().parent
+    wheel_dir, target, elsewhere = tmp_path / "w", tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(wheel_dir), str(root)], check=True, capture_output=True)
+    wheel = next(wheel_dir.glob("*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True, capture_output=True)
+    code = textwrap.dedent("""
+        import iamg_forecast as iaf
+        from iamg_forecast.spec import default_priors_dir
+        assert "site" in str(default_priors_dir()), default_priors_dir()
+        m = iaf.load_model()
+        assert iaf.seed_evidence_path().exists()
+        print(m.spec.hash)
+    """)
+    out = subprocess.run([sys.executable, "-I", "-c",
+                          f"import sys; sys.path.insert(0, {str(target)!r}); " + code.replace(
+                              "\n", "; ").strip("; ").replace(";  ", "; ")],
+                         cwd=elsewhere, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == iaf.load_spec().hash
