@@ -10,7 +10,7 @@ import os
 
 INTERVALS = (0.80, 0.95)          # interval probabilities shown everywhere (equal-tailed)
 DRAWS = 1000
-TUNE = 1000
+TUNE = 500
 CHAINS = 4
 CORES = 2
 RHAT_MAX = 1.01

@@ -171,14 +171,23 @@ def diagnose(idata, var_names: tuple[str, ...] = POSTERIOR_VARS) -> Diagnostics:
     True
     """
     import arviz_stats as azs
+    from arviz_stats.base import array_stats
 
-    post = idata["posterior"].to_dataset()[list(var_names)]
-    rhat = float(azs.rhat(post).to_array().max())
-    ess_b = float(azs.ess(post, method="bulk").to_array().min())
-    ess_t = float(azs.ess(post, method="tail").to_array().min())
+    post = idata["posterior"].to_dataset()
+    cols = [np.asarray(post[v].values, float).reshape(post[v].shape[:2] + (-1,))
+            for v in var_names]
+    arr = np.moveaxis(np.concatenate(cols, axis=-1), -1, 0)  # (quantity, chain, draw)
+    # Quantities held fixed (e.g. a latent under an intervention) have no R-hat or ESS.
+    arr = arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
+    rhat = float(np.max(array_stats.rhat(arr, chain_axis=-2, draw_axis=-1)))
+    ess_b = float(np.min(array_stats.ess(arr, method="bulk", chain_axis=-2, draw_axis=-1)))
+    # Tail ESS as in Vehtari et al. (2021): the 5% and 95% quantiles, stated explicitly because
+    # ArviZ 1.x defaults to its 0.89 interval.
+    ess_t = float(np.min(array_stats.ess(arr, method="tail", prob=(0.05, 0.95), chain_axis=-2,
+                                         draw_axis=-1)))
     stats = idata["sample_stats"].to_dataset()
     div = int(stats["diverging"].sum())
-    bfmi = float(np.min(azs.bfmi(idata["sample_stats"].to_dataset()["energy"].values)))
+    bfmi = float(np.min(azs.bfmi(stats["energy"].values)))
     return Diagnostics(r_hat=rhat, ess_bulk=ess_b, ess_tail=ess_t, divergences=div, bfmi=bfmi)
 
 

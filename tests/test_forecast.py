@@ -1,0 +1,224 @@
+"""Forecast: tables, queries, what-if, determinism, persistence, gates."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import iamg_forecast as iaf
+from iamg_forecast.errors import ForecastError
+from iamg_forecast.evidence import Evidence
+from iamg_forecast.forecast import Forecast
+
+from .conftest import SMALL
+
+PM = ["maliki_confirmed", "sudani_return", "other_pm", "deadlock_persists"]
+NEW = dict(indicator="sistani_signals_opposition_to_maliki", date="2026-02-03", value=1,
+           source="Reuters", reliability="B2", note="Friday sermon")
+
+
+def test_table_columns_and_gate(seed_forecast):
+    t = seed_forecast.table()
+    assert list(t.columns) == ["outcome", "question", "p", "lo80", "hi80", "lo95", "hi95",
+                               "term", "reliable"]
+    assert (t["lo95"] <= t["lo80"]).all() and (t["lo80"] <= t["p"] + 1e-12).all()
+    assert (t["p"] <= t["hi80"] + 1e-12).all() and (t["hi80"] <= t["hi95"]).all()
+    assert t.attrs["diagnostics_ok"] == seed_forecast.ok
+    assert seed_forecast.provenance["spec_hash"] == seed_forecast.spec.hash
+    for key in ("evidence_hash", "seed", "versions", "as_of", "horizon", "draws", "created"):
+        assert key in seed_forecast.provenance
+
+
+def test_pm_outcomes_sum_to_one_per_draw(seed_forecast):
+    p = seed_forecast.outcome_draws()
+    idx = [seed_forecast.spec.outcome_names.index(o) for o in PM]
+    np.testing.assert_allclose(p[:, idx].sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_default_as_of_is_latest_evidence(seed_forecast, seed_items):
+    assert seed_forecast.as_of == max(e.date for e in seed_items)
+    assert seed_forecast.horizon.isoformat() == seed_forecast.spec.scenario.default_horizon
+
+
+def test_getitem_and_hint(seed_forecast):
+    r = seed_forecast["sudani_return"]
+    assert 0 <= r.p <= 1 and r.draws.shape[0] == SMALL["draws"] * SMALL["chains"]
+    with pytest.raises(KeyError, match="did you mean 'sudani_return'"):
+        seed_forecast["sudani_retrun"]
+
+
+def test_latents_dataset(seed_forecast):
+    ds = seed_forecast.latents()
+    assert set(ds.data_vars) == {"mean", "lo80", "hi80", "lo95", "hi95"}
+    assert ds.sizes["month"] == len(seed_forecast.spec.months)
+    assert bool((ds["lo95"] <= ds["hi95"]).all())
+
+
+def test_given_and_joint(seed_forecast):
+    g = seed_forecast.given("maliki_confirmed", happened=True).set_index("outcome")
+    assert g.loc["maliki_confirmed", "p_given"] == 1.0
+    assert g.loc[["sudani_return", "other_pm", "deadlock_persists"], "p_given"].eq(0).all()
+    assert seed_forecast.joint(["maliki_confirmed", "sudani_return"]) == 0.0
+    p1 = seed_forecast.joint(["uncoordinated_attack"])
+    assert p1 == pytest.approx(seed_forecast["uncoordinated_attack"].p, abs=1e-12)
+    # P(A and B) + P(A and not B) = P(A)
+    a, b = "uncoordinated_attack", "militia_fragmentation"
+    total = seed_forecast.joint({a: True, b: True}) + seed_forecast.joint({a: True, b: False})
+    assert total == pytest.approx(p1, abs=1e-12)
+    none = seed_forecast.joint({o: False for o in PM[:3]})
+    assert none == pytest.approx(seed_forecast["deadlock_persists"].p, abs=1e-12)
+
+
+def test_duplicate_items_change_no_data(model, seed_items):
+    as_of = dt.date(2026, 1, 31)
+    base = model.data(seed_items, as_of)
+    again = model.data(seed_items + seed_items[:3], as_of)
+    dup = Evidence(**{**seed_items[0].content(), "note": "same event, other wording",
+                      "duplicate_of": seed_items[0].id})
+    with_dup = model.data(seed_items + [dup], as_of)
+    for k in base:
+        assert np.array_equal(base[k], again[k]) and np.array_equal(base[k], with_dup[k]), k
+
+
+def test_duplicate_item_leaves_forecast_identical(model, seed_items, seed_forecast):
+    dup = Evidence(**{**seed_items[2].content(), "note": "reworded", "duplicate_of":
+                      seed_items[2].id})
+    fc = iaf.forecast(model, seed_items + [dup], seed=7, **SMALL)
+    pd.testing.assert_frame_equal(fc.table(), seed_forecast.table())
+    assert fc.provenance["evidence_hash"] == seed_forecast.provenance["evidence_hash"]
+
+
+def test_same_seed_same_table_in_process(model, seed_items, seed_forecast):
+    again = iaf.forecast(model, seed_items, seed=7, **SMALL)
+    pd.testing.assert_frame_equal(again.table(), seed_forecast.table(), check_exact=True)
+
+
+@pytest.mark.slow
+def test_same_seed_same_table_across_processes(seed_forecast):
+    code = (
+        "import json, yaml, iamg_forecast as iaf\n"
+        "from iamg_forecast.evidence import Evidence\n"
+        "raw = yaml.safe_load(iaf.seed_evidence_path().read_text())\n"
+        "items = [Evidence(**r) for r in raw['evidence']]\n"
+        f"fc = iaf.forecast(iaf.load_model(), items, seed=7, **{SMALL!r})\n"
+        "print(json.dumps(fc.table().drop(columns=['question']).to_dict('list')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    mine = json.loads(json.dumps(seed_forecast.table().drop(columns=["question"])
+                                 .to_dict("list")))
+    assert theirs == mine  # exact equality of every float
+
+
+def test_save_load_round_trip(seed_forecast, tmp_path):
+    path = seed_forecast.save(tmp_path / "fc")
+    back = Forecast.load(path)
+    pd.testing.assert_frame_equal(back.table(), seed_forecast.table(), check_exact=True)
+    assert back.provenance == seed_forecast.provenance
+    assert [e.id for e in back.items] == [e.id for e in seed_forecast.items]
+
+
+def test_load_rejects_tampering_and_other_versions(seed_forecast, tmp_path):
+    path = seed_forecast.save(tmp_path / "fc")
+    meta = json.loads((path / "forecast.json").read_text())
+    meta["spec"]["latents"][0]["initial"]["mu"] = 3.0
+    (path / "forecast.json").write_text(json.dumps(meta))
+    with pytest.raises(ForecastError, match="hash"):
+        Forecast.load(path)
+    meta["schema_version"] = 99
+    (path / "forecast.json").write_text(json.dumps(meta))
+    with pytest.raises(ForecastError, match="schema_version"):
+        Forecast.load(path)
+    with pytest.raises(ForecastError, match="not a saved forecast"):
+        Forecast.load(tmp_path)
+
+
+def test_bad_arguments_are_clear(model, seed_items):
+    with pytest.raises(ForecastError, match="horizon 2026-01-01 must be after as_of"):
+        iaf.forecast(model, seed_items, horizon="2026-01-01", **SMALL)
+    with pytest.raises(ForecastError, match="ISO date"):
+        iaf.forecast(model, seed_items, as_of="soon", **SMALL)
+    with pytest.raises(ForecastError, match="last month"):
+        iaf.forecast(model, seed_items, horizon="2031-01-01", **SMALL)
+    bad = Evidence(indicator="rial_sharp_depreciation", date="2026-01-02", value=3,
+                   source="x", reliability="B2")
+    with pytest.raises(iaf.EvidenceError, match="binary indicator"):
+        iaf.forecast(model, [bad], **SMALL)
+
+
+def test_what_if_psis_reports_k_and_path(seed_forecast):
+    w = seed_forecast.what_if(Evidence(**NEW), refit="never")
+    assert w.path == "psis" and "all" in w.pareto_k
+    assert w.as_of == dt.date(2026, 2, 3)
+    assert w.diagnostics.pareto_k == w.pareto_k["all"]
+    assert np.isclose(w.weights.sum(), 1.0)
+    # Sistani opposing Maliki should not raise Maliki's chances.
+    assert w["maliki_confirmed"].p <= seed_forecast["maliki_confirmed"].p + 0.01
+
+
+def test_attribution_signposts_surprise_shapes(seed_forecast):
+    a = seed_forecast.attribution(refit=False)
+    assert set(a["item"]) == {e.id for e in seed_forecast.usable}
+    assert a["shift"].abs().max() < 1
+    s = seed_forecast.signposts(months=1)
+    assert s["rank"].min() == 1 and s["p_reported"].between(0, 1).all()
+    assert "sistani_signals_opposition_to_maliki" in set(s["indicator"])
+    sur = seed_forecast.surprise()
+    assert sur["tail_probability"].between(0, 1).all()
+    new = seed_forecast.surprise([Evidence(indicator="iamg_attacks_count", date="2026-02-10",
+                                           value=60, source="x", reliability="A1")])
+    assert bool(new["flag"].iloc[0])  # 60 attacks in a month is far outside expectations
+
+
+def test_compare(seed_forecast):
+    w = seed_forecast.what_if(Evidence(**NEW), refit="never")
+    diff = w.compare(seed_forecast)
+    assert len(diff["added"]) == 1 and diff["removed"].empty
+    assert set(diff["outcomes"].columns) == {"outcome", "p_before", "p_after", "change"}
+
+
+def test_do_intervention_moves_outcomes(model, seed_items, seed_forecast):
+    high = iaf.forecast(model.do("militia_cohesion", -6.0, start="2026-02"), seed_items,
+                        seed=7, **SMALL)
+    assert high.provenance["interventions"][0]["latent"] == "militia_cohesion"
+    assert high["militia_fragmentation"].p > seed_forecast["militia_fragmentation"].p + 0.1
+
+
+@pytest.fixture(scope="module")
+def default_fit(model, seed_items):
+    """Default sampling settings (the gates are stated for these)."""
+    return iaf.forecast(model, seed_items, seed=11)
+
+
+@pytest.mark.slow
+def test_default_model_passes_gates(default_fit):
+    assert default_fit.sizes == {"draws": 1000, "tune": iaf.defaults.TUNE, "chains": 4}
+    assert default_fit.ok, default_fit.diagnostics.problems
+
+
+@pytest.mark.slow
+def test_psis_what_if_matches_refit(default_fit, model, seed_items):
+    item = Evidence(**NEW)
+    w = default_fit.what_if(item, refit="never")
+    assert w.pareto_k["all"] < 0.7
+    refit = iaf.forecast(model, seed_items + [item], as_of=w.as_of, seed=11)
+    diff = (w.table().set_index("outcome")["p"] - refit.table().set_index("outcome")["p"]).abs()
+    # Each probability carries Monte Carlo error of about sd(p_draw)/sqrt(ESS) <= 0.5/sqrt(2000)
+    # ~ 0.011 at worst; 0.03 is the acceptance bound.
+    assert diff.max() < 0.03, diff
+
+
+def test_reliability_banner_state(seed_forecast):
+    bad = dataclasses.replace(seed_forecast, diagnostics=dataclasses.replace(
+        seed_forecast.diagnostics, divergences=3))
+    assert not bad.ok and any("divergent" in p for p in bad.diagnostics.problems)
+    assert bad.table()["reliable"].eq(False).all()
+    assert "NOT RELIABLE" in bad._repr_html_()
