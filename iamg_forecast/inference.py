@@ -98,8 +98,11 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
     import nutpie
 
     compiled = (cache or COMPILED).get(model, progress=progress)
+    # Slots the graph does not use (e.g. no competing group) are not shared variables.
+    known = {var.name for var in getattr(compiled, "shared_var_keys", {})}
     try:
-        swapped = compiled.with_data(**{k: np.asarray(v) for k, v in data.items()})
+        swapped = compiled.with_data(**{k: np.asarray(v) for k, v in data.items()
+                                        if not known or k in known})
     except (KeyError, ValueError, TypeError) as err:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
     return nutpie.sample(swapped, draws=draws, tune=tune, chains=chains,
