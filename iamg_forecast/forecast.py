@@ -36,7 +36,7 @@ from iamg_forecast.inference import (
     weighted_quantiles,
 )
 from iamg_forecast.language import term as estimative_term
-from iamg_forecast.likelihood import NP, cell_loglik
+from iamg_forecast.likelihood import NP
 from iamg_forecast.model import Intervention, ScenarioModel
 from iamg_forecast.spec import Spec, month_end
 
@@ -345,21 +345,11 @@ class Forecast:
         }, coords=coords)
 
     # ---- likelihood of evidence under the stored draws ---------------------------------
-    def _loglik(self, data: dict[str, np.ndarray], cells: np.ndarray | None = None
-                ) -> np.ndarray:
-        """Log-likelihood per flat draw of ``data`` (restricted to ``cells`` if given)."""
-        consts = self.model.indicator_constants
-        eta = self._flat("indicator_eta")
-        obs = data["ind_observed"] if cells is None else data["ind_observed"] * cells
-        rows = np.nonzero(obs.any(axis=1))[0]
-        total = np.zeros(eta.shape[0])
-        if rows.size:
-            sl = {k: consts[k][rows] for k in consts}
-            ll = cell_loglik(eta[:, rows, :], data["ind_value"][rows], data["ind_rel"][rows],
-                             obs[rows], sl["kind"], sl["false_rate"], sl["obs_sd"],
-                             sl["false_sd"], sl["false_mu"], ops=NP)
-            total += ll
-        return total
+    def _loglik(self, data: dict[str, np.ndarray], cells: np.ndarray | None = None,
+                outcomes: bool = False) -> np.ndarray:
+        """Log-likelihood per flat draw of ``data`` (evidence cells, optionally outcomes)."""
+        return self.model.loglik(self._flat("indicator_eta"), self._flat("hazard_logit"), data,
+                                 cells=cells, outcomes=outcomes)
 
     def _outcome_loglik(self, data) -> np.ndarray:
         ll, _ = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)

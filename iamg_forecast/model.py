@@ -22,6 +22,7 @@ import numpy as np
 from iamg_forecast.evidence.cells import model_data
 from iamg_forecast.likelihood import (
     KIND_CODES,
+    NP,
     PT,
     cell_loglik,
     competing_cumulative,
@@ -290,6 +291,39 @@ class ScenarioModel:
         fmu = np.array([i.baseline.mu if (i.kind == "continuous" and i.baseline.mu is not None)
                         else 0.0 for i in s.indicators])
         return {"kind": kind, "false_rate": fr, "obs_sd": osd, "false_sd": fsd, "false_mu": fmu}
+
+    def loglik(self, eta: np.ndarray, hz: np.ndarray, data: dict[str, np.ndarray],
+               cells: np.ndarray | None = None, outcomes: bool = True) -> np.ndarray:
+        """Log-likelihood of ``data`` per draw, from indicator predictors and hazards (NumPy).
+
+        Parameters
+        ----------
+        eta : ndarray (n, indicator, month)
+        hz : ndarray (n, hazard, month)
+        data : dict
+            Arrays as from :meth:`data`.
+        cells : bool ndarray (indicator, month), optional
+            Restrict the evidence term to these cells (for fast reweighting).
+        outcomes : bool
+            Include the outcome term (known absence and resolutions).
+
+        Returns
+        -------
+        ndarray (n,)
+        """
+        consts = self.indicator_constants
+        obs = data["ind_observed"] if cells is None else data["ind_observed"] * cells
+        rows = np.nonzero(obs.any(axis=1))[0]
+        total = np.zeros(eta.shape[0])
+        if rows.size:
+            sl = {k: consts[k][rows] for k in consts}
+            total = total + cell_loglik(eta[:, rows, :], data["ind_value"][rows],
+                                        data["ind_rel"][rows], obs[rows], sl["kind"],
+                                        sl["false_rate"], sl["obs_sd"], sl["false_sd"],
+                                        sl["false_mu"], ops=NP)
+        if outcomes:
+            total = total + np.asarray(self._outcome_terms(hz, data, ops=NP)[0])
+        return total
 
     def _outcome_terms(self, hz, data, ops):
         """Outcome log-likelihood (known absence/resolution) and cumulative probabilities.
