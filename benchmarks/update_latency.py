@@ -1,0 +1,158 @@
+"""Update latency: naive rebuild + pm.sample vs our compiled-once refit vs PSIS what-if.
+
+Prints one table; every ratio is against a baseline measured in the same run (the machine is
+shared and noisy). Run with ``make bench`` or ``.venv/bin/python benchmarks/update_latency.py``.
+Options: ``--quick`` (fewer repeats), ``--skip-naive``, ``--skip-cold``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import yaml
+
+import iamg_forecast as iaf
+from iamg_forecast import defaults
+from iamg_forecast.evidence import Evidence
+from iamg_forecast.inference import COMPILED
+from iamg_forecast.model import ScenarioModel
+
+NEW = Evidence(indicator="sistani_signals_opposition_to_maliki", date="2026-02-03", value=1,
+               source="benchmark", reliability="B2")
+
+
+def seed_items() -> list[Evidence]:
+    raw = yaml.safe_load(iaf.seed_evidence_path().read_text(encoding="utf-8"))
+    return [Evidence(**r) for r in raw["evidence"]]
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def naive_update(items, seed: int) -> None:
+    """What a plain PyMC user does per update: build the model again and call pm.sample."""
+    import pymc as pm
+
+    model = ScenarioModel(iaf.load_spec())
+    data = model.data(items, NEW.date)
+    with model.pymc_model:
+        pm.set_data({k: v for k, v in data.items()})
+        pm.sample(draws=defaults.DRAWS, tune=defaults.TUNE, chains=defaults.CHAINS,
+                  cores=defaults.CORES, random_seed=seed, progressbar=False,
+                  compute_convergence_checks=False)
+
+
+def synthetic_items(spec, n: int, seed: int) -> list[Evidence]:
+    """``n`` random reports in Nov 2025 - Jan 2026 across all indicators and grades."""
+    rng = np.random.default_rng(seed)
+    items = []
+    months = [dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1)]
+    for k in range(n):
+        ind = spec.indicators[rng.integers(len(spec.indicators))]
+        value = {"binary": float(rng.integers(2)), "count": float(rng.poisson(2)),
+                 "continuous": float(rng.normal(5, 5))}[ind.kind]
+        day = months[rng.integers(3)] + dt.timedelta(days=int(rng.integers(28)))
+        items.append(Evidence(indicator=ind.name, date=day, value=value, source=f"s{k}",
+                              reliability="ABCDEF"[rng.integers(6)] + "123456"[rng.integers(6)]))
+    return items
+
+
+COLD = """
+import time, yaml
+t0 = time.perf_counter()
+import iamg_forecast as iaf
+from iamg_forecast.evidence import Evidence
+raw = yaml.safe_load(iaf.seed_evidence_path().read_text())
+fc = iaf.forecast(iaf.load_model(), [Evidence(**r) for r in raw["evidence"]], seed=7)
+print(time.perf_counter() - t0)
+"""
+
+
+def cold_run(cache_dir: str) -> float:
+    env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={cache_dir}/pytensor",
+               NUMBA_CACHE_DIR=f"{cache_dir}/numba")
+    out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True,
+                         env=env, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--skip-cold", action="store_true")
+    args = ap.parse_args()
+    reps = 2 if args.quick else 3
+    items = seed_items()
+    model = iaf.load_model()
+    print(f"settings: draws={defaults.DRAWS} tune={defaults.TUNE} chains={defaults.CHAINS} "
+          f"cores={defaults.CORES}", flush=True)
+
+    base = iaf.forecast(model, items, seed=7)  # compiles once (not timed here)
+    rows: list[tuple[str, str]] = []
+
+    b = timed(lambda: iaf.forecast(model, items + [NEW], as_of=NEW.date, seed=8), reps)
+    b_med = statistics.median(b)
+    rows.append(("(b) warm refit, one new item", f"{b_med:.2f} s (median of {reps})"))
+
+    c = timed(lambda: base.what_if(NEW, refit="never"), 30)
+    rows.append(("(c) what_if, one item (PSIS)", f"{1000 * statistics.median(c):.1f} ms "
+                                                 "(median of 30)"))
+
+    if not args.skip_naive:
+        a = timed(lambda: naive_update(items + [NEW], 8), 1 if args.quick else 2)
+        a_med = statistics.median(a)
+        rows.append(("(a) naive: rebuild + pm.sample", f"{a_med:.2f} s"))
+        rows.append(("(a)/(b)", f"{a_med / b_med:.1f}x"))
+
+    if not args.skip_cold:
+        with tempfile.TemporaryDirectory() as tmp:
+            d_cold = cold_run(tmp)
+            d_warm = cold_run(tmp)
+        rows.append(("(d) cold first forecast, fresh process, empty caches", f"{d_cold:.1f} s"))
+        rows.append(("(d) fresh process, compile caches warm", f"{d_warm:.1f} s"))
+
+    # (e) gradient floor: gradient evaluations of one refit x cost of one evaluation
+    fit = iaf.forecast(model, items + [NEW], as_of=NEW.date, seed=8)
+    n_grad = int(fit.idata["sample_stats"]["n_steps"].sum())
+    warm = fit.idata.get("warmup_sample_stats")
+    if warm is not None:
+        n_grad += int(warm["n_steps"].sum())
+    compiled = COMPILED.get(model)
+    point = np.zeros(compiled.n_dim)
+    bench = compiled.benchmark_logp(point, 2000, 1)
+    per_eval = float(np.median(bench.to_numpy()))
+    floor = n_grad * per_eval / defaults.CORES
+    rows.append(("(e) gradient evaluations in (b)", f"{n_grad}"))
+    rows.append(("(e) one gradient evaluation", f"{1e6 * per_eval:.1f} us"))
+    rows.append(("(e) floor = evals x cost / cores", f"{floor:.2f} s"))
+    rows.append(("(e) (b)/floor", f"{b_med / floor:.2f}"))
+
+    # (f) scaling with the size of the evidence log
+    for n in (100, 1000, 10000):
+        many = synthetic_items(model.spec, n, seed=n)
+        t = timed(lambda many=many: iaf.forecast(model, many, as_of="2026-01-31", seed=9), 1)
+        rows.append((f"(f) warm refit with {n} items", f"{t[0]:.2f} s"))
+
+    width = max(len(r[0]) for r in rows)
+    print()
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
