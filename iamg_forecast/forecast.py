@@ -208,7 +208,7 @@ class Forecast:
                   language, path: str = "fit", pareto_k=None) -> Forecast:
         post = idata["posterior"].to_dataset()
         draws = {k: np.asarray(post[k].values) for k in POSTERIOR_VARS}
-        diag = diagnose(idata)
+        diag = diagnose(idata, model.spec.month_index(horizon))
         fc = cls(model=model, draws=draws, items=tuple(items), as_of=as_of, horizon=horizon,
                  seed=seed, sizes=dict(sizes), diagnostics=diag, provenance={}, path=path,
                  pareto_k=dict(pareto_k or {}), language=language, idata=idata)
@@ -403,12 +403,14 @@ class Forecast:
             raise ForecastError(f"new evidence dated {as_of} is not before the horizon "
                                 f"{self.horizon}")
         new_data = self.model.data(all_items, as_of)
-        ks = {}
+        lw, k_all = self._reweighted(new_data)
+        ks = {"all": k_all}
         for it in items:
+            if len(items) == 1:
+                ks[it.id] = k_all
+                continue
             one = self.model.data(self.items + (it,), max(self.as_of, it.date))
             ks[it.id] = self._reweighted(one)[1]
-        lw, k_all = self._reweighted(new_data)
-        ks["all"] = k_all
         if refit == "always" or (refit == "auto" and k_all > defaults.PARETO_K_MAX):
             fc = forecast(self.model, all_items, as_of=as_of, horizon=self.horizon,
                           seed=self.seed if seed is None else seed, progress=False,

@@ -8,6 +8,7 @@ few seconds; Pareto-smoothed importance sampling absorbs a new item in milliseco
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import sys
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from iamg_forecast.errors import ForecastError
 from iamg_forecast.model import ScenarioModel
 
 __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
+           "gate_quantities",
            "psis_log_weights", "weighted_quantiles", "package_versions"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
@@ -47,7 +49,7 @@ class CompileCache:
 
     def get(self, model: ScenarioModel, progress: bool = False):
         """Return the compiled model for ``model.spec``, compiling it on first use."""
-        key = model.hash
+        key = model.compile_key
         if key not in self._store:
             import nutpie
 
@@ -97,11 +99,13 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
     """
     import nutpie
 
+    model = model.fitted_to(data)
     compiled = (cache or COMPILED).get(model, progress=progress)
+    slots = model.graph_data(data)
     # Slots the graph does not use (e.g. no competing group) are not shared variables.
     known = {var.name for var in getattr(compiled, "shared_var_keys", {})}
     try:
-        swapped = compiled.with_data(**{k: np.asarray(v) for k, v in data.items()
+        swapped = compiled.with_data(**{k: np.asarray(v) for k, v in slots.items()
                                         if not known or k in known})
     except (KeyError, ValueError, TypeError) as err:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
@@ -159,29 +163,53 @@ class Diagnostics:
         return f"<p><b>{state}</b></p><table>{rows}</table>"
 
 
-def diagnose(idata, var_names: tuple[str, ...] = POSTERIOR_VARS) -> Diagnostics:
-    """Compute the gate diagnostics of a nutpie/ArviZ DataTree.
+PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
+                    "driver_effect")
+
+
+def gate_quantities(post, horizon_idx: int | None = None) -> np.ndarray:
+    """The quantities the gates check, as ``(quantity, chain, draw)``.
+
+    Every parameter block, every latent at every month up to the horizon, and every outcome
+    hazard at the horizon month: what the reported numbers are made of. (Checking all
+    ~1,000 deterministic cells costs as much as the fit and adds nothing the latent paths and
+    parameters do not already show.)
+    """
+    cols = []
+    for name in PARAMETER_BLOCKS:
+        if name in post:
+            cols.append(np.asarray(post[name].values, float).reshape(post[name].shape[:2] + (-1,)))
+    lat = np.asarray(post["latent_state"].values, float)
+    hz = np.asarray(post["hazard_logit"].values, float)
+    h = lat.shape[-1] - 1 if horizon_idx is None else int(horizon_idx)
+    cols.append(lat[..., : h + 1].reshape(lat.shape[:2] + (-1,)))
+    cols.append(hz[..., h])
+    arr = np.moveaxis(np.concatenate(cols, axis=-1), -1, 0)
+    # Quantities held fixed (e.g. a latent under an intervention) have no R-hat or ESS.
+    return arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
+
+
+def diagnose(idata, horizon_idx: int | None = None) -> Diagnostics:
+    """Compute the gate diagnostics of a nutpie/ArviZ DataTree (see :func:`gate_quantities`).
 
     Examples
     --------
     >>> import numpy as np, xarray as xr
     >>> rng = np.random.default_rng(0)
-    >>> post = xr.Dataset({"latent_state": (("chain", "draw"), rng.normal(size=(4, 500)))})
+    >>> post = xr.Dataset({"latent_state": (("chain", "draw", "latent", "month"),
+    ...                                     rng.normal(size=(4, 500, 1, 2))),
+    ...                    "hazard_logit": (("chain", "draw", "hazard", "month"),
+    ...                                     rng.normal(size=(4, 500, 1, 2)))})
     >>> stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), bool)),
     ...                     "energy": (("chain", "draw"), rng.normal(size=(4, 500)))})
     >>> tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
-    >>> diagnose(tree, ("latent_state",)).ok
+    >>> diagnose(tree).ok
     True
     """
     import arviz_stats as azs
     from arviz_stats.base import array_stats
 
-    post = idata["posterior"].to_dataset()
-    cols = [np.asarray(post[v].values, float).reshape(post[v].shape[:2] + (-1,))
-            for v in var_names]
-    arr = np.moveaxis(np.concatenate(cols, axis=-1), -1, 0)  # (quantity, chain, draw)
-    # Quantities held fixed (e.g. a latent under an intervention) have no R-hat or ESS.
-    arr = arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
+    arr = gate_quantities(idata["posterior"].to_dataset(), horizon_idx)
     rhat = float(np.max(array_stats.rhat(arr, chain_axis=-2, draw_axis=-1)))
     ess_b = float(np.min(array_stats.ess(arr, method="bulk", chain_axis=-2, draw_axis=-1)))
     # Tail ESS as in Vehtari et al. (2021): the 5% and 95% quantiles, stated explicitly because
@@ -253,6 +281,7 @@ def weighted_quantiles(x: np.ndarray, weights: np.ndarray | None, qs: list[float
     return np.array(out)
 
 
+@functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
     """Versions of Python and of every package that shapes the numbers."""
     from importlib.metadata import PackageNotFoundError, version

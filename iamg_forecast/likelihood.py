@@ -15,7 +15,7 @@ import numpy as np
 import scipy.special as sps
 
 __all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "competing_cumulative",
-           "event_loglik", "competing_loglik", "KIND_CODES"]
+           "event_loglik", "competing_loglik", "KIND_CODES", "sparse_cell_loglik"]
 
 KIND_CODES = {"binary": 0, "count": 1, "continuous": 2}
 
@@ -121,6 +121,29 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
         mixed = ops.logaddexp(ops.log(r) + true_ll, ops.log1p(-r) + false_ll)
         total = total + ops.sum(ops.sum(observed[rows] * mixed, axis=-1), axis=-1)
     return total
+
+
+def sparse_cell_loglik(code, eta_cells, value, rel, on, false_rate, obs_sd, false_sd,
+                       false_mu, ops=NP):
+    """Total log-likelihood of a fixed-capacity list of evidence cells of one kind.
+
+    The graph evaluates only observed cells (padded to a fixed capacity with ``on = 0``), which
+    is what makes a gradient cheap: a log has a few dozen observed cells, not every
+    (indicator, month). ``false_rate`` etc. are per-cell constants.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = np.ones(1)
+    >>> round(float(np.exp(sparse_cell_loglik(0, np.zeros(1), one, one * 0.999999, one,
+    ...                                       one * 0.05, one, one, 0 * one))), 3)
+    0.5
+    """
+    r = ops.clip(rel, 1e-6, 1 - 1e-6)
+    true_ll, false_ll = _kind_loglik(int(code), eta_cells, value, false_rate, obs_sd,
+                                     false_sd, false_mu, ops)
+    mixed = ops.logaddexp(ops.log(r) + true_ll, ops.log1p(-r) + false_ll)
+    return ops.sum(on * mixed, axis=-1)
 
 
 def _month_index(n_months: int, ops):

@@ -29,13 +29,59 @@ from iamg_forecast.likelihood import (
     competing_loglik,
     event_cumulative,
     event_loglik,
+    sparse_cell_loglik,
 )
 from iamg_forecast.spec import PriorSpec, Spec, load_spec
 
 if TYPE_CHECKING:
     import pymc as pm
 
-__all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows"]
+__all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows", "cell_slots",
+           "needed_capacity", "DEFAULT_CAPACITY"]
+
+# Observed-cell capacity per indicator kind (binary, count, continuous). The graph evaluates
+# only these slots; a log with more observed cells of a kind gets the next power of two (one new
+# compile, cached). Dense (indicator, month) arrays stay the canonical NumPy-side data.
+DEFAULT_CAPACITY = (64, 16, 16)
+DENSE_KEYS = ("ind_value", "ind_rel", "ind_observed")
+
+
+def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
+                    base: tuple[int, ...] = DEFAULT_CAPACITY) -> tuple[int, ...]:
+    """Smallest capacity (per kind, powers of two from ``base``) that holds every observed cell.
+
+    Examples
+    --------
+    >>> needed_capacity(np.array([0]), {"ind_observed": np.ones((1, 100))})
+    (128, 16, 16)
+    """
+    out = []
+    for code, cap in enumerate(base):
+        n = int(dense["ind_observed"][np.asarray(kind) == code].sum())
+        while cap < n:
+            cap *= 2
+        out.append(cap)
+    return tuple(out)
+
+
+def cell_slots(kind: np.ndarray, dense: dict[str, np.ndarray], capacity: tuple[int, ...]
+               ) -> dict[str, np.ndarray]:
+    """Dense evidence arrays → fixed-capacity lists of observed cells per kind (``pm.Data``)."""
+    out = {}
+    for code, cap in enumerate(capacity):
+        rows, months = np.nonzero((dense["ind_observed"] > 0.5) & (np.asarray(kind) == code)[:,
+                                                                                          None])
+        if rows.size > cap:
+            raise ValueError(f"{rows.size} observed cells of kind {code} exceed capacity {cap}")
+        pad = cap - rows.size
+        out[f"cells{code}_ind"] = np.concatenate([rows, np.zeros(pad, int)]).astype(np.int64)
+        out[f"cells{code}_month"] = np.concatenate([months, np.zeros(pad, int)]).astype(np.int64)
+        out[f"cells{code}_value"] = np.concatenate([dense["ind_value"][rows, months],
+                                                    np.zeros(pad)])
+        out[f"cells{code}_rel"] = np.concatenate([dense["ind_rel"][rows, months],
+                                                  np.full(pad, 0.5)])
+        out[f"cells{code}_on"] = np.concatenate([np.ones(rows.size), np.zeros(pad)])
+    return out
 
 
 @dataclass(frozen=True)
@@ -118,6 +164,7 @@ class ScenarioModel:
 
     spec: Spec
     interventions: tuple[Intervention, ...] = field(default=())
+    capacity: tuple[int, ...] = DEFAULT_CAPACITY
 
     # ---- axes ---------------------------------------------------------------------------
     @property
@@ -136,6 +183,21 @@ class ScenarioModel:
     def hash(self) -> str:
         """The spec hash (interventions are data and recorded separately in provenance)."""
         return self.spec.hash
+
+    @property
+    def compile_key(self) -> str:
+        """What a compiled model depends on: the spec and the observed-cell capacity."""
+        return f"{self.spec.hash}:{'-'.join(map(str, self.capacity))}"
+
+    def fitted_to(self, data: dict[str, np.ndarray]) -> ScenarioModel:
+        """Return the model with enough observed-cell capacity for ``data`` (self if it fits)."""
+        cap = needed_capacity(self.indicator_constants["kind"], data, self.capacity)
+        return self if cap == self.capacity else replace(self, capacity=cap)
+
+    def graph_data(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The ``pm.Data`` values for ``data`` (dense arrays become observed-cell lists)."""
+        out = {k: v for k, v in data.items() if k not in DENSE_KEYS}
+        return {**out, **cell_slots(self.indicator_constants["kind"], data, self.capacity)}
 
     # ---- data ---------------------------------------------------------------------------
     def intervention_data(self) -> dict[str, np.ndarray]:
@@ -205,7 +267,7 @@ class ScenarioModel:
                 bases.append(g.hazard)
                 drivers += [(r, d) for d in g.drivers]
         coords["driver"] = [f"{r}:{d.latent}" for r, d in drivers]
-        init = self.data()
+        init = self.graph_data(self.data())
         with pm.Model(coords=coords) as model:
             data = {k: pm.Data(k, v) for k, v in init.items()}
             x0 = _block("latent_init", "latent", order, [s.latent(n).initial for n in order])
@@ -237,9 +299,14 @@ class ScenarioModel:
             eta = pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
                                    dims=("indicator", "month"))
             consts = self.indicator_constants
-            ll_cells = cell_loglik(eta, data["ind_value"], data["ind_rel"], data["ind_observed"],
-                                   consts["kind"], consts["false_rate"], consts["obs_sd"],
-                                   consts["false_sd"], consts["false_mu"], ops=PT)
+            ll_cells = 0.0
+            for code in np.unique(consts["kind"]):
+                ind, mon = data[f"cells{code}_ind"], data[f"cells{code}_month"]
+                ll_cells = ll_cells + sparse_cell_loglik(
+                    int(code), eta[ind, mon], data[f"cells{code}_value"],
+                    data[f"cells{code}_rel"], data[f"cells{code}_on"],
+                    *(pt.as_tensor_variable(consts[k])[ind] for k in
+                      ("false_rate", "obs_sd", "false_sd", "false_mu")), ops=PT)
             pm.Potential("evidence", ll_cells)
             # outcome hazards
             base = _block("hazard_base", "hazard", rows, bases)

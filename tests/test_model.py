@@ -24,7 +24,8 @@ def test_model_has_named_dims_and_data_slots(model):
         assert dim in m.coords
     assert len(m.coords["month"]) == len(model.spec.months)
     names = {d.name for d in m.data_vars}
-    assert {"ind_value", "ind_rel", "ind_observed", "obs_through", "do_mask"} <= names
+    assert {"cells0_ind", "cells0_value", "cells0_rel", "cells0_on", "obs_through",
+            "do_mask"} <= names
 
 
 def test_prior_predictive_samples_and_pm_outcomes_sum_to_one(model):

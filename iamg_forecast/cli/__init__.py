@@ -233,6 +233,28 @@ def score_cmd(
         typer.echo(table.to_string(index=False))
 
 
+@app.command("calibrate")
+@guarded
+def calibrate_cmd(
+    out: Annotated[Path, typer.Option(help="HTML report of the calibration suite.")] = Path(
+        "reports/calibration.html"),
+    n_sims: Annotated[int, typer.Option(help="SBC simulations.")] = 200,
+    n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = 500,
+    power_repeats: Annotated[int, typer.Option(help="SBC runs per planted bug.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed (every simulation is seeded by its index).")
+                    ] = 0,
+) -> None:
+    """Run SBC, the planted-bug power check, simulated-world scoring and the LFO check.
+
+    Example: iamg-forecast calibrate --out reports/calibration.html --n-sims 200
+    """
+    from iamg_forecast.calibration.suite import run_calibration
+
+    summary = run_calibration(out, n_sims=n_sims, n_worlds=n_worlds,
+                              power_repeats=power_repeats, seed=seed)
+    typer.echo(json.dumps(summary, indent=1, default=str))
+
+
 def main() -> None:
     """Entry point of the ``iamg-forecast`` script."""
     _mount_optional()
