@@ -13,6 +13,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from iamg_forecast import calibration
+from iamg_forecast.calibration.ledger import Ledger
 from iamg_forecast.errors import EvidenceError, ForecastError, LedgerError, SpecError
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.forecast import Forecast, forecast
@@ -39,7 +41,9 @@ __all__ = [
     "EvidenceError",
     "Forecast",
     "ForecastError",
+    "Ledger",
     "LedgerError",
+    "calibration",
     "ScenarioModel",
     "Spec",
     "SpecError",
