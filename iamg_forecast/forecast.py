@@ -38,6 +38,7 @@ from iamg_forecast.inference import (
 from iamg_forecast.language import term as estimative_term
 from iamg_forecast.likelihood import NP
 from iamg_forecast.model import Intervention, ScenarioModel
+from iamg_forecast.priorcheck import prior_outcome_probs
 from iamg_forecast.spec import Spec, month_end
 
 __all__ = ["Forecast", "forecast", "OutcomeResult", "SCHEMA_VERSION"]
@@ -199,7 +200,6 @@ class Forecast:
     path: str = "fit"
     pareto_k: dict[str, float] = field(default_factory=dict)
     language: str = "icd203"
-    prior_p: dict[str, float] | None = None
     idata: Any = field(default=None, repr=False)
 
     # ---- construction -------------------------------------------------------------------
@@ -231,6 +231,11 @@ class Forecast:
         }
         object.__setattr__(self, "provenance", prov)
         return self
+
+    @cached_property
+    def prior_p(self) -> dict[str, float]:
+        """Each outcome's probability by the horizon under the prior alone (for skill scores)."""
+        return prior_outcome_probs(self.model, self.as_of, self.horizon)
 
     # ---- basic views --------------------------------------------------------------------
     @property
@@ -738,13 +743,15 @@ class Forecast:
             draws = {k: np.asarray(ds[k].values) for k in POSTERIOR_VARS}
             lw = np.asarray(ds["log_weights"].values) if "log_weights" in ds else None
         items = tuple(Evidence(**it) for it in meta["items"])
-        return cls(model=model, draws=draws, items=items,
+        fc = cls(model=model, draws=draws, items=items,
                    as_of=dt.date.fromisoformat(meta["as_of"]),
                    horizon=dt.date.fromisoformat(meta["horizon"]), seed=meta["seed"],
                    sizes=meta["sizes"], diagnostics=Diagnostics(**meta["diagnostics"]),
                    provenance=meta["provenance"], log_weights=lw, path=meta["path"],
-                   pareto_k=meta["pareto_k"], language=meta["language"],
-                   prior_p=meta.get("prior_p"))
+                   pareto_k=meta["pareto_k"], language=meta["language"])
+        if meta.get("prior_p"):
+            fc.__dict__["prior_p"] = meta["prior_p"]  # computed at save time; keep it
+        return fc
 
 
 def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:

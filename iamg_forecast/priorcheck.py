@@ -21,7 +21,8 @@ from iamg_forecast.likelihood import NP
 from iamg_forecast.model import ScenarioModel
 from iamg_forecast.spec import PriorSpec
 
-__all__ = ["prior_check", "PriorCheck", "elicit", "Elicited", "FORMATION_DAYS", "ELECTION_DATE"]
+__all__ = ["prior_check", "prior_outcome_probs", "PriorCheck", "elicit", "Elicited",
+           "FORMATION_DAYS", "ELECTION_DATE"]
 
 # Days from election to the confidence vote, Iraqi formations 2006-2022 (see priors/outcomes.yaml).
 FORMATION_DAYS = {"2006": 156, "2010": 289, "2014": 131, "2018": 165, "2022": 382}
@@ -59,9 +60,34 @@ class PriorCheck:
         return self.table.to_html(index=False) + self.formation_pit.to_html(index=False)
 
 
+_PRIOR_CACHE: dict[tuple, np.ndarray] = {}
+
+
 def _prior_draws(model: ScenarioModel, draws: int, seed: int) -> np.ndarray:
-    hz = model.sample_prior(draws=draws, seed=seed)["hazard_logit"].values
-    return hz.reshape((-1,) + hz.shape[2:])
+    """Prior hazard draws (draw, hazard, month), cached per model, size and seed."""
+    key = (model.spec.hash, model.interventions, draws, seed)
+    if key not in _PRIOR_CACHE:
+        hz = model.sample_prior(draws=draws, seed=seed)["hazard_logit"].values
+        _PRIOR_CACHE[key] = hz.reshape((-1,) + hz.shape[2:])
+    return _PRIOR_CACHE[key]
+
+
+def prior_outcome_probs(model: ScenarioModel, as_of: dt.date, horizon: dt.date,
+                        draws: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Each outcome's probability by ``horizon`` under the prior alone (no evidence).
+
+    The reference a forecast's skill is measured against ("skill vs its own prior").
+
+    Examples
+    --------
+    >>> import iamg_forecast as iaf, datetime as dt
+    >>> p = prior_outcome_probs(iaf.load_model(), dt.date(2026, 1, 31),
+    ...                         dt.date(2026, 6, 30))  # doctest: +SKIP
+    """
+    hz = _prior_draws(model, draws, seed)
+    _, cum = model._outcome_terms(hz, model.data((), as_of), ops=NP)
+    p = cum[..., model.spec.month_index(horizon)].mean(axis=0)
+    return {name: float(v) for name, v in zip(model.spec.outcome_names, p, strict=True)}
 
 
 def _prior_cum(model: ScenarioModel, hz: np.ndarray) -> np.ndarray:
