@@ -16,7 +16,7 @@ from pathlib import Path
 from iamg_forecast import calibration
 from iamg_forecast.calibration.ledger import Ledger
 from iamg_forecast.errors import EvidenceError, ForecastError, LedgerError, SpecError
-from iamg_forecast.evidence import Evidence
+from iamg_forecast.evidence import Evidence, EvidenceLog
 from iamg_forecast.forecast import Forecast, forecast
 from iamg_forecast.model import ScenarioModel, load_model
 from iamg_forecast.priorcheck import elicit, prior_check
@@ -39,6 +39,7 @@ def seed_evidence_path() -> Path:
 __all__ = [
     "Evidence",
     "EvidenceError",
+    "EvidenceLog",
     "Forecast",
     "ForecastError",
     "Ledger",

@@ -1,0 +1,305 @@
+"""The evidence log: an append-only SQLite store that never loses an item.
+
+Every add, amend and retraction is a new row; nothing is updated or deleted. Each operation is
+one transaction (``BEGIN IMMEDIATE``, WAL journal), so a crash leaves all of an import or none.
+The current state, the history of an item and the log as it stood on a past date are all
+queries over those rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iamg_forecast.errors import EvidenceError, Problem
+from iamg_forecast.evidence.cells import model_data
+from iamg_forecast.evidence.io import read_evidence_file, write_evidence_file
+from iamg_forecast.evidence.items import CONTENT_FIELDS, Evidence, check_against_spec
+from iamg_forecast.spec import Spec, load_spec
+
+__all__ = ["EvidenceLog", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+MIGRATIONS = [
+    # version 1
+    """
+    CREATE TABLE IF NOT EXISTS evidence_rows (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        item_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('add', 'amend', 'retract')),
+        content TEXT,
+        reason TEXT,
+        recorded_at TEXT NOT NULL,
+        UNIQUE (item_id, version)
+    );
+    CREATE INDEX IF NOT EXISTS evidence_rows_item ON evidence_rows (item_id);
+    CREATE TRIGGER IF NOT EXISTS evidence_rows_no_update BEFORE UPDATE ON evidence_rows
+        BEGIN SELECT RAISE(ABORT, 'evidence rows are append-only'); END;
+    CREATE TRIGGER IF NOT EXISTS evidence_rows_no_delete BEFORE DELETE ON evidence_rows
+        BEGIN SELECT RAISE(ABORT, 'evidence rows are append-only'); END;
+    """,
+]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+class EvidenceLog:
+    """Dated, sourced, graded evidence in an embedded SQLite file (or in memory).
+
+    Examples
+    --------
+    >>> import iamg_forecast as iaf
+    >>> log = iaf.EvidenceLog.memory()
+    >>> ids = log.import_file(iaf.seed_evidence_path())
+    >>> len(log) == len(ids)
+    True
+    >>> log.retract(ids[0], reason="example")
+    >>> len(log) == len(ids) - 1
+    True
+    """
+
+    def __init__(self, conn: sqlite3.Connection, spec: Spec, path: str):
+        self._conn = conn
+        self.spec = spec
+        self.path = path
+        self._migrate()
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, spec: Spec | None = None) -> EvidenceLog:
+        """Open (creating if needed) the log at ``path``; items are validated against ``spec``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=60000")
+        return cls(conn, spec or load_spec(), str(path))
+
+    @classmethod
+    def memory(cls, spec: Spec | None = None) -> EvidenceLog:
+        """A log in memory, for quick notebook work."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        return cls(conn, spec or load_spec(), ":memory:")
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> EvidenceLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, fn):
+        """Run ``fn(conn)`` in one IMMEDIATE transaction, retrying while the file is busy."""
+        delay = 0.01
+        for _attempt in range(200):
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            try:
+                out = fn(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return out
+        raise EvidenceError([Problem(self.path, "<store>", "the store stayed busy for too long")])
+
+    def _migrate(self) -> None:
+        def run(conn):
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY,"
+                         " version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version WHERE component='evidence'"
+                               ).fetchone()
+            current = row[0] if row else 0
+            if current > SCHEMA_VERSION:
+                raise EvidenceError([Problem(self.path, "schema_version", f"the store has "
+                                             f"schema {current}; this version reads up to "
+                                             f"{SCHEMA_VERSION}")])
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for stmt in _statements(MIGRATIONS[version - 1]):
+                    conn.execute(stmt)
+                conn.execute("INSERT OR REPLACE INTO schema_version VALUES ('evidence', ?)",
+                             (version,))
+        self._write(run)
+
+    # ---- reading --------------------------------------------------------------------------
+    def _latest(self, until: str | None = None) -> dict[str, tuple[int, str, str | None]]:
+        """Item id -> (version, action, content) of its latest row (recorded before ``until``)."""
+        sql = "SELECT item_id, version, action, content FROM evidence_rows"
+        args: tuple = ()
+        if until is not None:
+            sql += " WHERE recorded_at <= ?"
+            args = (until,)
+        out: dict[str, tuple[int, str, str | None]] = {}
+        for item_id, version, action, content in self._conn.execute(sql + " ORDER BY seq", args):
+            out[item_id] = (version, action, content)
+        return out
+
+    @staticmethod
+    def _item(item_id: str, content: str) -> Evidence:
+        return Evidence(**json.loads(content), id=item_id)
+
+    def current(self) -> list[Evidence]:
+        """Current version of every item not retracted, sorted by (date, id)."""
+        return self._state(None)
+
+    def _state(self, until: str | None) -> list[Evidence]:
+        items = [self._item(i, c) for i, (_, a, c) in self._latest(until).items()
+                 if a != "retract"]
+        return sorted(items, key=lambda e: (e.date, e.id))
+
+    def as_known_on(self, when: dt.date | dt.datetime | str) -> list[Evidence]:
+        """The log as it stood at the end of ``when`` (a date) or at ``when`` (a datetime)."""
+        if isinstance(when, str):
+            when = dt.datetime.fromisoformat(when) if "T" in when else dt.date.fromisoformat(when)
+        if isinstance(when, dt.datetime):
+            stamp = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).isoformat(
+                timespec="microseconds")
+        else:
+            stamp = dt.datetime.combine(when, dt.time.max, tzinfo=dt.UTC).isoformat(
+                timespec="microseconds")
+        return self._state(stamp)
+
+    def __len__(self) -> int:
+        return len(self.current())
+
+    def items(self) -> pd.DataFrame:
+        """One row per current item: ``id`` and every content field."""
+        rows = [{"id": e.id, **e.content()} for e in self.current()]
+        return pd.DataFrame(rows, columns=["id", *CONTENT_FIELDS])
+
+    def history(self, item_id: str) -> pd.DataFrame:
+        """Every version of one item with its action, reason and timestamp."""
+        self._require(item_id)
+        rows = self._conn.execute(
+            "SELECT version, action, content, reason, recorded_at FROM evidence_rows "
+            "WHERE item_id=? ORDER BY seq", (item_id,)).fetchall()
+        return pd.DataFrame(rows, columns=["version", "action", "content", "reason",
+                                           "recorded_at"])
+
+    def rows(self) -> int:
+        """Number of stored rows (only ever grows)."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM evidence_rows").fetchone()[0])
+
+    def digest(self) -> str:
+        """SHA-256 over every stored row: equal digests mean byte-identical stores."""
+        h = hashlib.sha256()
+        for row in self._conn.execute("SELECT * FROM evidence_rows ORDER BY seq"):
+            h.update(json.dumps(row).encode())
+        return h.hexdigest()
+
+    def model_data(self, as_of: dt.date | None = None) -> dict[str, np.ndarray]:
+        """The model's evidence arrays for the current items known on ``as_of``."""
+        return model_data(self.spec, self.current(), as_of)
+
+    # ---- writing --------------------------------------------------------------------------
+    def _validate(self, items: list[Evidence]) -> None:
+        problems = [p for it in items for p in check_against_spec(it, self.spec)]
+        if problems:
+            raise EvidenceError(problems)
+
+    def add(self, *items: Evidence) -> list[str]:
+        """Append items; an item whose id and content are already current is a no-op."""
+        items = list(items)
+        bad = [type(x).__name__ for x in items if not isinstance(x, Evidence)]
+        if bad:
+            raise EvidenceError([Problem("<add>", "item", "expected Evidence", bad[0])])
+        self._validate(items)
+        return self._write(lambda conn: self._insert(conn, items, "add"))
+
+    def _insert(self, conn, items: list[Evidence], action: str) -> list[str]:
+        latest = {}
+        for item_id, version, act, content in conn.execute(
+                "SELECT item_id, version, action, content FROM evidence_rows ORDER BY seq"):
+            latest[item_id] = (version, act, content)
+        stamp = _now()
+        rows = []
+        for it in items:
+            content = json.dumps(it.content(), sort_keys=True, ensure_ascii=False)
+            prev = latest.get(it.id)
+            if prev is not None and prev[1] != "retract" and prev[2] == content:
+                continue  # the same report entered again: one item
+            version = (prev[0] + 1) if prev else 1
+            latest[it.id] = (version, action, content)
+            rows.append((it.id, version, action if prev is None or action != "add" else
+                         "amend", content, None, stamp))
+        conn.executemany("INSERT INTO evidence_rows (item_id, version, action, content, reason, "
+                         "recorded_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return [it.id for it in items]
+
+    def _require(self, item_id: str) -> tuple[int, str, str | None]:
+        latest = self._latest()
+        if item_id not in latest:
+            hint = difflib.get_close_matches(item_id, list(latest), n=1)
+            raise EvidenceError([Problem(self.path, "id", "no such item" + (
+                f"; did you mean {hint[0]!r}?" if hint else ""), item_id)])
+        return latest[item_id]
+
+    def retract(self, item_id: str, reason: str) -> None:
+        """Withdraw an item (recorded with ``reason``; its history stays)."""
+        if not str(reason).strip():
+            raise EvidenceError([Problem(self.path, "reason", "a retraction needs a reason")])
+        version, action, _ = self._require(item_id)
+        if action == "retract":
+            raise EvidenceError([Problem(self.path, "id", "already retracted", item_id)])
+        self._write(lambda conn: conn.execute(
+            "INSERT INTO evidence_rows (item_id, version, action, content, reason, recorded_at)"
+            " VALUES (?, ?, 'retract', NULL, ?, ?)", (item_id, version + 1, reason, _now())))
+
+    def amend(self, item_id: str, **changes: Any) -> Evidence:
+        """Record a new version of an item with ``changes``; returns it (same id)."""
+        _, action, content = self._require(item_id)
+        if action == "retract":
+            raise EvidenceError([Problem(self.path, "id", "cannot amend a retracted item",
+                                         item_id)])
+        unknown = [k for k in changes if k not in CONTENT_FIELDS]
+        if unknown:
+            raise EvidenceError([Problem(self.path, k, "not an evidence field") for k in unknown])
+        new = Evidence(**{**json.loads(content), **changes}, id=item_id)
+        self._validate([new])
+        self._write(lambda conn: self._insert(conn, [new], "amend"))
+        return new
+
+    # ---- files ----------------------------------------------------------------------------
+    def import_file(self, path: str | Path) -> list[str]:
+        """Import a YAML or CSV file: every row valid, then all rows in one transaction."""
+        items = read_evidence_file(path, self.spec)
+        return self._write(lambda conn: self._insert(conn, items, "add"))
+
+    def export(self, path: str | Path) -> Path:
+        """Write the current items to YAML or CSV (by suffix)."""
+        return write_evidence_file(self.current(), path)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (triggers contain semicolons)."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        text = "\n".join(buf).strip()
+        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER")
+                                   or text.upper().endswith("END;")):
+            out.append(text)
+            buf = []
+    return out
