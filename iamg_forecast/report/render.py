@@ -1,0 +1,70 @@
+"""Render a :class:`ReportContext` to HTML (self-contained), Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from iamg_forecast.report.context import ReportContext, build_context
+
+__all__ = ["write_html", "to_markdown", "to_json", "render_html", "md_escape"]
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+
+def md_escape(text: Any) -> str:
+    r"""Escape Markdown and HTML-significant characters in analyst text.
+
+    Examples
+    --------
+    >>> print(md_escape("[x](y) <b>"))
+    \[x\]\(y\) \<b\>
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("iamg_forecast.report", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"),
+                                            default_for_string=True),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["md"] = md_escape
+    return env
+
+
+def render_html(ctx: ReportContext) -> str:
+    """The self-contained HTML page for ``ctx``."""
+    return _env().get_template("report.html.j2").render(c=ctx)
+
+
+def write_html(fc, path: str | Path, ledger: Any = None, language: str | None = None) -> Path:
+    """Write the report of ``fc`` as one self-contained HTML file (written atomically).
+
+    Examples
+    --------
+    >>> fc.report("reports/latest.html")  # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = render_html(build_context(fc, ledger=ledger, language=language))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def to_markdown(fc, ledger: Any = None, language: str | None = None) -> str:
+    """The report as Markdown (analyst text escaped)."""
+    ctx = build_context(fc, ledger=ledger, language=language)
+    return _env().get_template("report.md.j2").render(c=ctx)
+
+
+def to_json(fc, ledger: Any = None, language: str | None = None) -> str:
+    """The report as JSON with ``schema_version`` (see ``docs/report.md``)."""
+    ctx = build_context(fc, ledger=ledger, language=language)
+    return json.dumps(ctx.to_dict(), indent=1, default=str, ensure_ascii=False)
