@@ -49,8 +49,9 @@ def naive_update(items, seed: int) -> None:
 
     model = ScenarioModel(iaf.load_spec())
     data = model.data(items, NEW.date)
+    model = model.fitted_to(data)
     with model.pymc_model:
-        pm.set_data({k: v for k, v in data.items()})
+        pm.set_data(model.graph_data(data))
         pm.sample(draws=defaults.DRAWS, tune=defaults.TUNE, chains=defaults.CHAINS,
                   cores=defaults.CORES, random_seed=seed, progressbar=False,
                   compute_convergence_checks=False)

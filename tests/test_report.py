@@ -1,0 +1,125 @@
+"""Reports: one context, three formats that agree, escaping, validity, the banner."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import html5lib
+import pytest
+
+from iamg_forecast.evidence import Evidence
+from iamg_forecast.report import build_context, render_html
+
+PAYLOADS = {
+    "source": '<script>window.__pwned=1</script>"><img src=x onerror=alert(1)>',
+    "note": "[x](javascript:alert(1)) <b>bold</b> | pipe",
+    "quote": "</td></tr></table><script>alert('q')</script>",
+    "url": "javascript:alert(1)",
+}
+
+
+def hostile(fc):
+    bad = Evidence(indicator="rial_sharp_depreciation", date="2026-01-20", value=1,
+                   reliability="C3", source=PAYLOADS["source"], note=PAYLOADS["note"],
+                   quote=PAYLOADS["quote"])
+    link = Evidence(indicator="iran_mass_unrest_reported", date="2026-01-21", value=1,
+                    reliability="C3", source="ok", url="https://example.org/x?a=<b>")
+    js = bad.model_copy(update={"url": None})
+    return dataclasses.replace(fc, items=fc.items + (bad, link, js))
+
+
+@pytest.fixture(scope="module")
+def hostile_fc(seed_forecast):
+    return hostile(seed_forecast)
+
+
+@pytest.fixture(scope="module")
+def outputs(hostile_fc, tmp_path_factory):
+    path = hostile_fc.report(tmp_path_factory.mktemp("rep") / "report.html")
+    return {"html": path.read_text(), "md": hostile_fc.to_markdown(),
+            "json": json.loads(hostile_fc.to_json()), "path": path}
+
+
+def test_html_is_valid_and_self_contained(outputs):
+    text = outputs["html"]
+    html5lib.HTMLParser(strict=True).parse(text)
+    # every src is a data URI; the only http(s) hrefs are analyst links
+    assert all(s.startswith("data:") for s in re.findall(r'src="([^"]*)"', text))
+    for href in re.findall(r'href="([^"]*)"', text):
+        assert href.startswith("https://example.org/")
+    assert "Content-Security-Policy" in text
+    assert "<link" not in text and "@import" not in text and "<script" not in text.lower()
+
+
+def test_every_table_has_headers_and_every_chart_alt_text(outputs):
+    text = outputs["html"]
+    assert text.count("<table") == text.count("<thead>") and "<th" in text
+    imgs = re.findall(r"<img [^>]*>", text)
+    assert imgs and all(re.search(r'alt="[^"]{20,}"', i) for i in imgs)
+
+
+def test_sections_in_order(outputs):
+    text = outputs["html"]
+    order = ["Headline", "What the numbers say", "Latent states over time",
+             "Probability by horizon date", "Attribution", "Signposts", "Surprising items",
+             "Assumptions", "Evidence", "Diagnostics", "Provenance"]
+    headings = re.findall(r"<h2[^>]*>([^<]*)</h2>", text)
+    assert [next(i for i, h in enumerate(headings) if h.startswith(s)) for s in order] == \
+        list(range(len(order)))
+
+
+def test_analyst_text_is_escaped_everywhere(outputs):
+    html_text, md = outputs["html"], outputs["md"]
+    assert "window.__pwned" in html_text  # present as text...
+    assert "<script>window" not in html_text and "<img src=x" not in html_text
+    assert "&lt;script&gt;" in html_text
+    assert 'href="javascript' not in html_text
+    assert "](javascript" not in md and "<script>" not in md and "<b>" not in md
+    assert 'rel="noopener noreferrer"' in html_text
+
+
+def test_formats_agree(outputs, hostile_fc):
+    js = outputs["json"]
+    assert js["schema_version"] == 1
+    for row in js["headline"]:
+        pct = f"{100 * row['p']:.1f}%"
+        assert pct in outputs["html"] and pct in outputs["md"], row["outcome"]
+        assert row["p"] == pytest.approx(hostile_fc[row["outcome"]].p, abs=0)
+
+
+def test_json_matches_schema(outputs):
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" /
+                         "report_schema.json").read_text())
+    data = outputs["json"]
+    for key in schema["required"]:
+        assert key in data, key
+    for key, spec in schema["properties"].items():
+        if key in data and "type" in spec:
+            expected = {"object": dict, "array": list, "integer": int, "string": str,
+                        "boolean": bool}[spec["type"]]
+            assert isinstance(data[key], expected), key
+    for row in data["headline"]:
+        assert set(schema["properties"]["headline"]["items"]["required"]) <= set(row)
+
+
+def test_banner_only_when_unreliable(seed_forecast):
+    good = dataclasses.replace(seed_forecast, diagnostics=dataclasses.replace(
+        seed_forecast.diagnostics, r_hat=1.0, ess_bulk=5000, ess_tail=5000, divergences=0,
+        bfmi=1.0))
+    bad = dataclasses.replace(good, diagnostics=dataclasses.replace(good.diagnostics,
+                                                                    divergences=5))
+    assert 'id="reliability-banner"' not in render_html(build_context(good))
+    text = render_html(build_context(bad))
+    assert 'id="reliability-banner"' in text
+    assert text.index("reliability-banner") < text.index("<h1>")
+    assert "5 divergent transitions" in text
+    assert "NOT RELIABLE" in bad.to_markdown().splitlines()[0]
+
+
+def test_phia_language(seed_forecast):
+    ctx = build_context(seed_forecast, language="phia")
+    assert ctx.language == "phia"
+    assert {b["term"] for b in ctx.bands} >= {"remote chance", "realistic possibility"}
