@@ -300,7 +300,8 @@ class Forecast:
         qs = weighted_quantiles(p, w, [0.1, 0.9, 0.025, 0.975], axis=0)
         out = []
         for j, name in enumerate(self.spec.outcome_names):
-            mean = float(w @ p[:, j])
+            # weights sum to one only up to rounding: keep the mean a probability
+            mean = float(np.clip(w @ p[:, j], 0.0, 1.0))
             out.append(OutcomeResult(
                 outcome=name, question=self.spec.outcome(name).question, p=mean,
                 lo80=float(qs[0, j]), hi80=float(qs[1, j]), lo95=float(qs[2, j]),
