@@ -15,7 +15,8 @@ SETUP = """import os, tempfile
 from pathlib import Path
 import iamg_forecast as iaf
 
-# Small draws when IAMG_DRAWS/IAMG_TUNE/IAMG_CHAINS are set (the test suite does); defaults otherwise.
+# Small draws when IAMG_DRAWS/IAMG_TUNE/IAMG_CHAINS are set (the test suite does them);
+# defaults otherwise.
 work = Path(tempfile.mkdtemp(prefix="iamg-notebook-"))
 db = work / "iamg.sqlite"
 """
