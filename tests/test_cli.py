@@ -1,0 +1,74 @@
+"""The command line: help texts, exit codes, JSON output, reports from saved forecasts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from iamg_forecast.cli import _mount_optional, app
+
+_mount_optional()
+runner = CliRunner()
+COMMANDS = [["forecast"], ["report"], ["priors", "check"], ["priors", "elicit"], ["resolve"],
+            ["score"], ["calibrate"], ["evidence", "add"], ["evidence", "list"],
+            ["evidence", "retract"], ["evidence", "amend"], ["evidence", "history"],
+            ["evidence", "import"], ["evidence", "export"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_has_help_with_an_example(cmd):
+    out = runner.invoke(app, [*cmd, "--help"])
+    assert out.exit_code == 0 and "Example" in out.output
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path):
+    out = runner.invoke(app, ["evidence", "add", "--indicator", "nope", "--date", "2026-01-02",
+                              "--source", "x", "--reliability", "B2", "--db",
+                              str(tmp_path / "e.sqlite")])
+    assert out.exit_code == 2
+    assert "unknown indicator" in out.output and "Traceback" not in out.output
+
+
+def test_forecast_strict_json_save_and_report(tmp_path, monkeypatch):
+    # tiny draws cannot pass the ESS gate: --strict must exit 3, and say why
+    monkeypatch.setenv("IAMG_TUNE", "100")
+    monkeypatch.setenv("IAMG_CHAINS", "2")
+    db, fc_dir = tmp_path / "w.sqlite", tmp_path / "fc"
+    out = runner.invoke(app, ["forecast", "--db", str(db), "--import-seed", "--draws", "50",
+                              "--json", "--strict", "--save", str(fc_dir), "--quiet"])
+    assert out.exit_code == 3, out.output
+    payload = json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])
+    assert payload["diagnostics"]["ok"] is False
+    assert len(payload["outcomes"]) == 9
+    md = runner.invoke(app, ["report", str(fc_dir), "--format", "md"])
+    assert md.exit_code == 0 and "NOT RELIABLE" in md.stdout
+    js = runner.invoke(app, ["report", str(fc_dir), "--format", "json"])
+    assert json.loads(js.stdout)["schema_version"] == 1
+    html = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(fc_dir), "--out", str(html)]).exit_code == 0
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    bad = runner.invoke(app, ["report", str(fc_dir), "--format", "pdf"])
+    assert bad.exit_code == 2
+    listing = runner.invoke(app, ["evidence", "list", "--db", str(db), "--json"])
+    assert len(json.loads(listing.stdout)) == 17
+
+
+def test_priors_commands():
+    out = runner.invoke(app, ["priors", "elicit", "0.02", "0.10"])
+    assert out.exit_code == 0 and "dist: Normal" in out.output
+    check = runner.invoke(app, ["priors", "check", "--draws", "300"])
+    assert check.exit_code == 0 and "reference" in check.output
+
+
+def test_resolve_and_score(tmp_path):
+    db = str(tmp_path / "l.sqlite")
+    out = runner.invoke(app, ["resolve", "sudani_return", "--happened", "--date", "2026-05-01",
+                              "--source", "test", "--db", db])
+    assert out.exit_code == 0
+    bad = runner.invoke(app, ["resolve", "sudani_retrun", "--happened", "--date", "2026-05-01",
+                              "--source", "test", "--db", db])
+    assert bad.exit_code == 2 and "did you mean" in bad.output
+    score = runner.invoke(app, ["score", "--db", db, "--json"])
+    assert score.exit_code == 0
