@@ -28,7 +28,7 @@ test: $(STAMP)
 
 calibrate: $(STAMP)
 	@mkdir -p reports
-	$(VENV)/bin/iamg-forecast calibrate --out reports/calibration.html
+	$(VENV)/bin/iamg-forecast calibrate --out reports/calibration.html --store work/calibration
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

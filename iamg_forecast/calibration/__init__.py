@@ -1,4 +1,11 @@
-"""Calibration: proper scores, the CORP reliability decomposition and the forecast ledger.
+"""Calibration: proper scores, the forecast ledger and checks that the pipeline is calibrated.
+
+- :mod:`.scores`: Brier, log score, skill, the CORP decomposition and reliability diagrams;
+- :mod:`.ledger`: the hash-chained forecast ledger;
+- :mod:`.simulation_based`: simulation-based calibration (:func:`sbc`) and its power check;
+- :mod:`.worlds`: forecasts scored on worlds simulated from the prior (:func:`score_worlds`);
+- :mod:`.leave_future_out`: the leave-future-out indicator check (:func:`lfo`);
+- :mod:`.suite`: everything at once (:func:`run_calibration`, ``make calibrate``).
 
 Examples
 --------
@@ -9,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from iamg_forecast.calibration.leave_future_out import LFOResult, lfo, simulate_history
 from iamg_forecast.calibration.ledger import Ledger, VerifyResult, climatology
 from iamg_forecast.calibration.scores import (
     CorpResult,
@@ -20,9 +28,29 @@ from iamg_forecast.calibration.scores import (
     plot_reliability,
     score_table,
 )
+from iamg_forecast.calibration.simulation_based import (
+    InlineExecutor,
+    PowerResult,
+    SBCResult,
+    power_check,
+    sbc,
+)
+from iamg_forecast.calibration.suite import run_calibration
+from iamg_forecast.calibration.worlds import WorldScores, score_worlds
 
 __all__ = [
     "CorpResult",
+    "InlineExecutor",
+    "LFOResult",
+    "PowerResult",
+    "SBCResult",
+    "WorldScores",
+    "lfo",
+    "power_check",
+    "run_calibration",
+    "sbc",
+    "score_worlds",
+    "simulate_history",
     "Ledger",
     "VerifyResult",
     "brier",

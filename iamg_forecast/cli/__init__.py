@@ -238,21 +238,41 @@ def score_cmd(
 def calibrate_cmd(
     out: Annotated[Path, typer.Option(help="HTML report of the calibration suite.")] = Path(
         "reports/calibration.html"),
-    n_sims: Annotated[int, typer.Option(help="SBC simulations.")] = 200,
+    n_sims: Annotated[int, typer.Option(help="SBC simulations.")] = 500,
     n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = 500,
-    power_repeats: Annotated[int, typer.Option(help="SBC runs per planted bug.")] = 5,
+    power_repeats: Annotated[int, typer.Option(
+        help="SBC runs per planted bug (0 skips the power check).")] = 3,
+    power_sims: Annotated[int, typer.Option(help="Simulations per power-check run.")] = 100,
+    store: Annotated[Path | None, typer.Option(
+        help="Directory keeping every simulation; a re-run resumes from it.")] = None,
     seed: Annotated[int, typer.Option(help="Seed (every simulation is seeded by its index).")
                     ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
+    strict: Annotated[bool, typer.Option(
+        help="Exit 3 when a verdict fails (SBC, skill or calibration).")] = False,
 ) -> None:
     """Run SBC, the planted-bug power check, simulated-world scoring and the LFO check.
 
-    Example: iamg-forecast calibrate --out reports/calibration.html --n-sims 200
+    Writes OUT (self-contained HTML) and OUT with suffix .json; prints the summary.
+
+    Example: iamg-forecast calibrate --out reports/calibration.html --store work/calibration
     """
     from iamg_forecast.calibration.suite import run_calibration
 
+    for name, value in (("--n-sims", n_sims), ("--n-worlds", n_worlds),
+                        ("--power-sims", power_sims)):
+        if value < 2:
+            raise typer.BadParameter(f"{name} must be at least 2, got {value}")
+    if power_repeats < 0:
+        raise typer.BadParameter(f"--power-repeats must be >= 0, got {power_repeats}")
     summary = run_calibration(out, n_sims=n_sims, n_worlds=n_worlds,
-                              power_repeats=power_repeats, seed=seed)
+                              power_repeats=power_repeats, power_sims=power_sims, seed=seed,
+                              store=store, progress=not quiet)
     typer.echo(json.dumps(summary, indent=1, default=str))
+    if strict and summary["failed_checks"]:
+        typer.echo("calibration checks failed: " + "; ".join(summary["failed_checks"]),
+                   err=True)
+        raise typer.Exit(EXIT_UNRELIABLE)
 
 
 def main() -> None:
