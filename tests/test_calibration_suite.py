@@ -1,0 +1,79 @@
+"""The calibration suite end to end at toy sizes: HTML and JSON written, verdicts wired to --strict.
+
+The sizes here (6 worlds, 3 with the what-if path, no power check) exercise the plumbing only;
+the statistical verdicts are asserted at meaningful sizes in test_sbc.py and test_worlds.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import html5lib
+import pytest
+
+from iamg_forecast.calibration import InlineExecutor, run_calibration
+from iamg_forecast.calibration.suite import failed_checks
+
+
+@pytest.fixture(scope="module")
+def suite_run(model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("calibration") / "calibration.html"
+    summary = run_calibration(out, n_sims=6, n_worlds=6, n_whatif=3, power_repeats=0,
+                              model=model, executor=InlineExecutor(), draws=200, tune=200,
+                              thin_to=50, progress=False)
+    return out, summary
+
+
+def test_report_is_valid_self_contained_html(suite_run):
+    out, summary = suite_run
+    text = out.read_text(encoding="utf-8")
+    html5lib.HTMLParser(strict=True).parse(text)
+    # no external resource of any kind: every src is an inline data URI
+    assert re.findall(r"src='(?!data:)", text) == []
+    assert "http://" not in text and "https://" not in text
+    assert "<h2>Verdicts</h2>" in text and "Simulation-based calibration" in text
+    assert all(re.search(r"<img alt='[^']+'", tag) for tag in re.findall(r"<img[^>]*>", text))
+    # every SBC quantity appears in the report's table
+    for q in summary["sbc"]["per_quantity"]:
+        assert q in text
+
+
+def test_summary_json_matches_return_value(suite_run):
+    out, summary = suite_run
+    on_disk = json.loads(out.with_suffix(".json").read_text())
+    assert on_disk["sbc"]["n_sims"] == 6 and on_disk["worlds"]["n_worlds"] == 6
+    assert on_disk["worlds"]["n_whatif"] == 3
+    assert on_disk["failed_checks"] == summary["failed_checks"]
+    assert on_disk["power"] is None
+    assert on_disk["settings"]["spec_hash"] == summary["settings"]["spec_hash"]
+    assert set(on_disk["wall_seconds"]) >= {"simulations_and_fits", "total"}
+
+
+def _summary(sbc="pass", skill="skilful", calib="calibration not rejected",
+             lfo="uniform (not rejected)"):
+    paths = [{"path": p, "skill_verdict": skill, "calibration_verdict": calib}
+             for p in ("fit", "psis")]
+    paths.append({"path": "true", "skill_verdict": "skill not shown",
+                  "calibration_verdict": "calibration rejected"})
+    return {"sbc": {"verdict": sbc}, "worlds": {"paths": paths}, "lfo": {"pit_verdict": lfo}}
+
+
+def test_failed_checks_names_each_failure():
+    assert failed_checks(_summary()) == []  # the unattainable 'true' path is never a failure
+    assert failed_checks(_summary(sbc="fail")) == [
+        "SBC: a quantity's ranks are not uniform (Holm, family-wise 5%)"]
+    assert len(failed_checks(_summary(skill="skill not shown"))) == 2
+    assert failed_checks(_summary(calib="calibration rejected"))[0].startswith("worlds/fit")
+    assert failed_checks(_summary(lfo="non-uniform (rejected)")) == [
+        "LFO: simulated months' PITs are not uniform"]
+
+
+def test_cli_rejects_bad_sizes_before_any_work():
+    from typer.testing import CliRunner
+
+    from iamg_forecast.cli import app
+
+    res = CliRunner().invoke(app, ["calibrate", "--n-sims", "1"])
+    assert res.exit_code == 2
+    assert "--n-sims must be at least 2, got 1" in res.output
