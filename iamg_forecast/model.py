@@ -80,7 +80,9 @@ def cell_slots(kind: np.ndarray, dense: dict[str, np.ndarray], capacity: tuple[i
                                                     np.zeros(pad)])
         out[f"cells{code}_rel"] = np.concatenate([dense["ind_rel"][rows, months],
                                                   np.full(pad, 0.5)])
-        out[f"cells{code}_on"] = np.concatenate([np.ones(rows.size), np.zeros(pad)])
+        # the cell's weight in the likelihood: 1 for an observed cell (as in ``loglik``)
+        out[f"cells{code}_on"] = np.concatenate([dense["ind_observed"][rows, months],
+                                                 np.zeros(pad)]).astype(float)
     return out
 
 

@@ -77,3 +77,13 @@ def test_cli_rejects_bad_sizes_before_any_work():
     res = CliRunner().invoke(app, ["calibrate", "--n-sims", "1"])
     assert res.exit_code == 2
     assert "--n-sims must be at least 2, got 1" in res.output
+
+
+def test_cli_defaults_are_the_full_sizes():
+    import inspect
+
+    from iamg_forecast.calibration.suite import FULL_SIZES
+    from iamg_forecast.cli import calibrate_cmd
+
+    params = inspect.signature(calibrate_cmd).parameters
+    assert {k: params[k].default for k in FULL_SIZES} == FULL_SIZES

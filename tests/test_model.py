@@ -145,3 +145,35 @@ def test_priors_ship_in_the_wheel(tmp_path):
                          cwd=elsewhere, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == iaf.load_spec().hash
+
+
+def test_cell_weight_is_the_same_in_graph_and_numpy(model, seed_items):
+    """``ind_observed`` is each cell's likelihood weight on both sides (2 = counted twice)."""
+    import pymc as pm
+
+    data = model.data(seed_items)
+    twice = {k: np.array(v, copy=True) for k, v in data.items()}
+    i, mo = (int(x[0]) for x in np.nonzero(data["ind_observed"]))
+    twice["ind_observed"][i, mo] = 2.0
+    pmm = model.pymc_model
+    outs = pmm.replace_rvs_by_values([pmm["evidence"], pmm["indicator_eta"]])
+    fn = pmm.compile_fn(outs, inputs=pmm.value_vars, on_unused_input="ignore")
+    point = pmm.initial_point(random_seed=1)
+    values, etas = [], []
+    with pmm:
+        for d in (data, twice):
+            pm.set_data(model.graph_data(d))
+            graph_ll, eta = fn(point)
+            values.append(float(graph_ll))
+            etas.append(eta)
+        pm.set_data(model.graph_data(data))
+    np.testing.assert_array_equal(etas[0], etas[1])
+    hz = np.zeros((1, 1, 1))  # unused without the outcome term
+    np_ll = [float(model.loglik(etas[0][None], hz, d, outcomes=False)[0]) for d in (data, twice)]
+    np.testing.assert_allclose(values, np_ll, rtol=1e-10)
+    # counted twice: the difference is exactly that cell's term once more
+    one = np.zeros_like(data["ind_observed"])
+    one[i, mo] = 1.0
+    cell = float(model.loglik(etas[0][None], hz, data, cells=one, outcomes=False)[0])
+    assert values[1] - values[0] == pytest.approx(cell, rel=1e-10)
+    assert cell != 0.0

@@ -74,6 +74,10 @@ def test_planted_bug_transforms():
             "ind_rel": np.array([[0.83, 0.5, 0.66], [0.66, 0.9422, 0.5]])}
     half = S.DropEveryOtherCell()(data)["ind_observed"]
     assert half.sum() == 2 and data["ind_observed"].sum() == 4  # input untouched
+    twice = S.CountCellTwice()(data)["ind_observed"]
+    # latest observed month (2), most reliable there: indicator 0 (0.66 beats nothing else)
+    assert np.argwhere(twice != data["ind_observed"]).tolist() == [[0, 2]]
+    assert twice[0, 2] == 2.0 and data["ind_observed"][0, 2] == 1.0
     dbl = S.DoubleCountCell()(data)["ind_rel"]
     changed = np.argwhere(dbl != data["ind_rel"])
     assert changed.tolist() == [[0, 2]]  # lowest reliability, first in (indicator, month)

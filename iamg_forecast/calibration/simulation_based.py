@@ -61,6 +61,7 @@ __all__ = [
     "BUGS",
     "planted_bug",
     "DropEveryOtherCell",
+    "CountCellTwice",
     "DoubleCountCell",
     "doubled_prior_model",
     "default_pattern",
@@ -134,6 +135,36 @@ class DropEveryOtherCell:
 
 
 @dataclass(frozen=True)
+class CountCellTwice:
+    """Planted bug: one evidence item counted twice (its log-likelihood term enters twice).
+
+    The item is the most reliable observed report of the latest observed month (first in
+    indicator order on ties): the one a duplicate would most likely come from. Its cell gets
+    weight 2 in ``ind_observed``, which the model's likelihood uses as the cell's weight.
+
+    Examples
+    --------
+    >>> d = {"ind_observed": np.array([[1.0, 1.0], [0.0, 1.0]]),
+    ...      "ind_rel": np.array([[0.83, 0.66], [0.5, 0.83]])}
+    >>> CountCellTwice()(d)["ind_observed"].tolist()
+    [[1.0, 1.0], [0.0, 2.0]]
+    """
+
+    name: str = "double_counted_item"
+
+    def __call__(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # noqa: D102
+        out = dict(data)
+        obs = np.array(data["ind_observed"], dtype=float, copy=True)
+        cells = list(zip(*np.nonzero(obs), strict=True))
+        if cells:
+            rel = data["ind_rel"]
+            i, m = min(cells, key=lambda c: (-c[1], -rel[c], c[0]))
+            obs[i, m] = 2.0
+        out["ind_observed"] = obs
+        return out
+
+
+@dataclass(frozen=True)
 class DoubleCountCell:
     """Planted bug: one report counted twice, as if it corroborated itself.
 
@@ -149,7 +180,7 @@ class DoubleCountCell:
     [[0.83, 0.8844]]
     """
 
-    name: str = "double_counted_item"
+    name: str = "duplicate_as_corroboration"
 
     def __call__(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # noqa: D102
         out = dict(data)
@@ -850,7 +881,7 @@ def sbc(model: ScenarioModel, n_sims: int = 200, executor: cf.Executor | None = 
 
 # ---- power check -----------------------------------------------------------------------------
 BUGS = ("half_likelihood", "doubled_prior_initial", "double_counted_item")
-ALL_BUGS = BUGS + ("doubled_prior_innovation",)
+ALL_BUGS = BUGS + ("doubled_prior_innovation", "duplicate_as_corroboration")
 
 
 @dataclass
@@ -901,8 +932,11 @@ def planted_bug(model: ScenarioModel, name: str
         return None, doubled_prior_model(model, which), (
             f"every latent's {what} doubled in the fit, not in the simulation")
     if name == "double_counted_item":
-        return DoubleCountCell(), None, ("the lowest-reliability observed report counted twice: "
-                                         "r -> 1-(1-r)^2")
+        return CountCellTwice(), None, ("the most reliable report of the latest observed month "
+                                        "counted twice: its likelihood term enters twice")
+    if name == "duplicate_as_corroboration":
+        return DoubleCountCell(), None, ("a duplicate taken for a corroboration of the "
+                                         "lowest-reliability report: r -> 1-(1-r)^2")
     raise ValueError(f"unknown bug {name!r}; expected one of {ALL_BUGS}")
 
 
@@ -917,7 +951,9 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     Bugs (:func:`planted_bug`): ``half_likelihood`` (:class:`DropEveryOtherCell`),
     ``doubled_prior_initial`` (:func:`doubled_prior_model` on the initial-state sigmas; the
     ``doubled_prior_innovation`` variant doubles the random-walk steps, which SBC barely sees
-    at affordable sizes) and ``double_counted_item`` (:class:`DoubleCountCell`). Repeat ``r``
+    at affordable sizes) and ``double_counted_item`` (:class:`CountCellTwice`; the
+    ``duplicate_as_corroboration`` variant, :class:`DoubleCountCell`, is the milder form the
+    evidence code would produce if a duplicate were taken for a corroboration). Repeat ``r``
     uses seed ``seed + r`` (the same worlds for every bug: paired simulations).
 
     Parameters

@@ -24,8 +24,8 @@ from iamg_forecast.model import ScenarioModel
 
 __all__ = ["run_calibration", "FULL_SIZES", "write_html"]
 
-# The sizes of ``make calibrate`` (about 40 minutes on 2 cores; see docs/calibration.md).
-FULL_SIZES = {"n_sims": 500, "n_worlds": 500, "power_repeats": 3, "power_sims": 100}
+# The sizes of ``make calibrate`` (see docs/calibration.md for what they cost and give).
+FULL_SIZES = {"n_sims": 500, "n_worlds": 1000, "power_repeats": 3, "power_sims": 100}
 
 
 def _lfo_task(ref: dict[str, Any], seed: int, sizes: dict[str, int]) -> dict[str, Any]:
@@ -54,9 +54,10 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def run_calibration(out_html: str | Path = "reports/calibration.html", n_sims: int = 500,
-                    n_worlds: int = 500, power_repeats: int = 3, seed: int = 0, *,
-                    power_sims: int = 100, n_whatif: int | None = None,
+def run_calibration(out_html: str | Path = "reports/calibration.html",
+                    n_sims: int = FULL_SIZES["n_sims"], n_worlds: int = FULL_SIZES["n_worlds"],
+                    power_repeats: int = FULL_SIZES["power_repeats"], seed: int = 0, *,
+                    power_sims: int = FULL_SIZES["power_sims"], n_whatif: int | None = None,
                     model: ScenarioModel | None = None, executor: cf.Executor | None = None,
                     store: str | Path | None = None, draws: int = 400, tune: int = 300,
                     chains: int = 2, thin_to: int = 100, lfo_enabled: bool = True,

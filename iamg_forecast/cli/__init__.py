@@ -239,7 +239,7 @@ def calibrate_cmd(
     out: Annotated[Path, typer.Option(help="HTML report of the calibration suite.")] = Path(
         "reports/calibration.html"),
     n_sims: Annotated[int, typer.Option(help="SBC simulations.")] = 500,
-    n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = 500,
+    n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = 1000,
     power_repeats: Annotated[int, typer.Option(
         help="SBC runs per planted bug (0 skips the power check).")] = 3,
     power_sims: Annotated[int, typer.Option(help="Simulations per power-check run.")] = 100,
