@@ -189,6 +189,116 @@ def gate_quantities(post, horizon_idx: int | None = None) -> np.ndarray:
     return arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
 
 
+def _split_chains(x: np.ndarray) -> np.ndarray:
+    """``(Q, chain, draw)`` → ``(Q, 2 chain, draw // 2)``: first and last halves as chains."""
+    half = x.shape[-1] // 2
+    return np.concatenate([x[..., :half], x[..., -half:]], axis=-2)
+
+
+def _z_scale(x: np.ndarray) -> np.ndarray:
+    """Rank-normalise each quantity over all its chains and draws (Blom, ``c = 3/8``)."""
+    from scipy import special, stats
+
+    flat = x.reshape(x.shape[0], -1)
+    rank = stats.rankdata(flat, method="average", axis=1)
+    size = flat.shape[1]
+    return special.ndtri((rank - 0.375) / (size - 0.75 + 1)).reshape(x.shape)
+
+
+def _rhat(x: np.ndarray) -> np.ndarray:
+    """Potential scale reduction of each quantity of ``(Q, chain, draw)``."""
+    n = x.shape[-1]
+    between = n * np.var(x.mean(axis=-1), axis=-1, ddof=1)
+    within = np.var(x, axis=-1, ddof=1).mean(axis=-1)
+    return np.sqrt((between / within + n - 1) / n)
+
+
+def _ess(x: np.ndarray) -> np.ndarray:
+    """Effective sample size of each quantity of ``(Q, chain, draw)`` (Geyer's initial
+    monotone sequence, as in arviz-stats, computed for all quantities at once).
+    """
+    from arviz_stats.base import array_stats
+
+    q, n_chain, n_draw = x.shape
+    x = np.asarray(x, dtype=float)
+    acov = array_stats.autocov(x, axis=-1)                    # (Q, chain, draw)
+    mean_acov = acov.mean(axis=1)                             # (Q, draw)
+    mean_var = mean_acov[:, 0] * n_draw / (n_draw - 1.0)
+    var_plus = mean_var * (n_draw - 1.0) / n_draw
+    if n_chain > 1:
+        var_plus = var_plus + np.var(x.mean(axis=-1), axis=-1, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant quantities: see below
+        rho = 1.0 - (mean_var[:, None] - mean_acov) / var_plus[:, None]
+    rho_t = np.zeros((q, n_draw))
+    rho_t[:, 0] = 1.0
+    rho_t[:, 1] = rho[:, 1]
+    even, odd = np.ones(q), rho[:, 1].copy()
+    active = np.ones(q, bool)
+    t_end = np.ones(q, int)
+    t = 1
+    # Geyer's initial positive sequence: pairs (t+1, t+2) while the last pair sum is positive
+    while t < n_draw - 3 and active.any():
+        active &= (even + odd) > 0.0
+        if not active.any():
+            break
+        even = np.where(active, rho[:, t + 1], even)
+        odd = np.where(active, rho[:, t + 2], odd)
+        keep = active & ((even + odd) >= 0)
+        rho_t[keep, t + 1] = even[keep]
+        rho_t[keep, t + 2] = odd[keep]
+        t_end[active] = t + 2
+        t += 2
+    max_t = t_end - 2
+    idx = np.arange(q)
+    pos = even > 0
+    rho_t[idx[pos], max_t[pos] + 1] = even[pos]
+    # Geyer's initial monotone sequence
+    for tt in range(1, int(max_t.max()) - 1, 2):
+        m = tt <= max_t - 2
+        prev = rho_t[:, tt - 1] + rho_t[:, tt]
+        cur = rho_t[:, tt + 1] + rho_t[:, tt + 2]
+        fix = m & (cur > prev)
+        rho_t[fix, tt + 1] = prev[fix] / 2.0
+        rho_t[fix, tt + 2] = prev[fix] / 2.0
+    cols = np.arange(n_draw)[None, :]
+    head = np.where(cols <= max_t[:, None], rho_t, 0.0).sum(axis=1)
+    nxt = rho_t[idx, np.minimum(max_t + 1, n_draw - 1)]
+    size = n_chain * n_draw
+    tau = np.maximum(-1.0 + 2.0 * head + nxt, 1.0 / np.log10(size))
+    ess = size / tau
+    flat = x.reshape(q, -1)
+    const = (flat.max(axis=1) - flat.min(axis=1)) < np.finfo(float).resolution
+    return np.where(const, float(size), ess)
+
+
+def gate_statistics(arr: np.ndarray, prob: tuple[float, float] = (0.05, 0.95)
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank R-hat, bulk ESS and tail ESS of every quantity of ``arr (Q, chain, draw)``.
+
+    The same estimators as arviz-stats (Vehtari et al. 2021), vectorised over quantities: the
+    gates check a few hundred quantities after every fit, and one call per quantity cost as
+    much as a fifth of a warm refit. ``tests/test_forecast.py`` checks the numbers against
+    arviz-stats.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> r, eb, et = gate_statistics(rng.normal(size=(3, 4, 500)))
+    >>> bool(r.max() < 1.01), bool(eb.min() > 1000)
+    (True, True)
+    """
+    x = np.asarray(arr, dtype=float)
+    split = _split_chains(x)
+    r_bulk = _rhat(_z_scale(split))
+    folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
+    rhat = np.maximum(r_bulk, _rhat(_z_scale(folded)))
+    ess_bulk = _ess(_z_scale(split))
+    flat = x.reshape(x.shape[0], -1)
+    tails = [_ess(_split_chains((x <= np.quantile(flat, p, axis=1)[:, None, None])
+                                .astype(float))) for p in prob]
+    return rhat, ess_bulk, np.minimum(*tails)
+
+
 def diagnose(idata, horizon_idx: int | None = None) -> Diagnostics:
     """Compute the gate diagnostics of a nutpie/ArviZ DataTree (see :func:`gate_quantities`).
 
@@ -207,15 +317,12 @@ def diagnose(idata, horizon_idx: int | None = None) -> Diagnostics:
     True
     """
     import arviz_stats as azs
-    from arviz_stats.base import array_stats
 
     arr = gate_quantities(idata["posterior"].to_dataset(), horizon_idx)
-    rhat = float(np.max(array_stats.rhat(arr, chain_axis=-2, draw_axis=-1)))
-    ess_b = float(np.min(array_stats.ess(arr, method="bulk", chain_axis=-2, draw_axis=-1)))
     # Tail ESS as in Vehtari et al. (2021): the 5% and 95% quantiles, stated explicitly because
     # ArviZ 1.x defaults to its 0.89 interval.
-    ess_t = float(np.min(array_stats.ess(arr, method="tail", prob=(0.05, 0.95), chain_axis=-2,
-                                         draw_axis=-1)))
+    r, eb, et = gate_statistics(arr, prob=(0.05, 0.95))
+    rhat, ess_b, ess_t = float(np.max(r)), float(np.min(eb)), float(np.min(et))
     stats = idata["sample_stats"].to_dataset()
     div = int(stats["diverging"].sum())
     bfmi = float(np.min(azs.bfmi(stats["energy"].values)))

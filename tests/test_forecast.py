@@ -222,3 +222,35 @@ def test_reliability_banner_state(seed_forecast):
     assert not bad.ok and any("divergent" in p for p in bad.diagnostics.problems)
     assert bad.table()["reliable"].eq(False).all()
     assert "NOT RELIABLE" in bad._repr_html_()
+
+
+@pytest.mark.parametrize("case", ["iid", "ar1", "shifted_chain", "ties", "odd_draws"])
+def test_gate_statistics_match_arviz_stats(case):
+    """The vectorised gate diagnostics equal arviz-stats' rank R-hat, bulk and tail ESS."""
+    from arviz_stats.base import array_stats
+
+    from iamg_forecast.inference import gate_statistics
+
+    rng = np.random.default_rng(5)
+
+    def ar1(q, chains, n, rho):
+        x = np.zeros((q, chains, n))
+        e = rng.normal(size=(q, chains, n))
+        for t in range(1, n):
+            x[..., t] = rho[:, None] * x[..., t - 1] + e[..., t]
+        return x
+
+    x = {"iid": lambda: rng.normal(size=(12, 4, 400)),
+         "ar1": lambda: ar1(12, 4, 400, np.linspace(0.0, 0.99, 12)),
+         "shifted_chain": lambda: rng.normal(size=(4, 4, 300))
+         + np.array([0.0, 0.0, 0.0, 1.0])[None, :, None],
+         "ties": lambda: rng.integers(0, 4, size=(6, 4, 300)).astype(float),
+         "odd_draws": lambda: ar1(5, 2, 301, np.linspace(0.1, 0.95, 5))}[case]()
+    rhat, ess_b, ess_t = gate_statistics(x, prob=(0.05, 0.95))
+    kw = {"chain_axis": -2, "draw_axis": -1}
+    np.testing.assert_allclose(rhat, array_stats.rhat(x, **kw), rtol=1e-10)
+    np.testing.assert_allclose(ess_b, array_stats.ess(x, method="bulk", **kw), rtol=1e-10)
+    np.testing.assert_allclose(ess_t, array_stats.ess(x, method="tail", prob=(0.05, 0.95), **kw),
+                               rtol=1e-10)
+    if case == "shifted_chain":
+        assert rhat.min() > 1.01  # the gate would fire
