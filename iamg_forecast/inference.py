@@ -21,8 +21,8 @@ from iamg_forecast.errors import ForecastError
 from iamg_forecast.model import ScenarioModel
 
 __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
-           "gate_quantities",
-           "psis_log_weights", "weighted_quantiles", "package_versions"]
+           "gate_quantities", "gate_statistics", "diagnostics_of", "psis_log_weights",
+           "weighted_quantiles", "package_versions"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
 
@@ -184,9 +184,9 @@ def gate_quantities(post, horizon_idx: int | None = None) -> np.ndarray:
     h = lat.shape[-1] - 1 if horizon_idx is None else int(horizon_idx)
     cols.append(lat[..., : h + 1].reshape(lat.shape[:2] + (-1,)))
     cols.append(hz[..., h])
-    arr = np.moveaxis(np.concatenate(cols, axis=-1), -1, 0)
-    # Quantities held fixed (e.g. a latent under an intervention) have no R-hat or ESS.
-    return arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
+    # Quantities held fixed (e.g. a latent under an intervention) are dropped by
+    # :func:`diagnostics_of`: they have no R-hat or ESS.
+    return np.moveaxis(np.concatenate(cols, axis=-1), -1, 0)
 
 
 def _split_chains(x: np.ndarray) -> np.ndarray:
@@ -316,17 +316,38 @@ def diagnose(idata, horizon_idx: int | None = None) -> Diagnostics:
     >>> diagnose(tree).ok
     True
     """
+    return diagnostics_of(gate_quantities(idata["posterior"].to_dataset(), horizon_idx),
+                          idata["sample_stats"].to_dataset())
+
+
+def diagnostics_of(arr: np.ndarray, sample_stats) -> Diagnostics:
+    """Gate diagnostics of the quantities ``arr (Q, chain, draw)`` and a run's sample stats.
+
+    Quantities that never vary (held fixed, or resolved) have no R-hat or ESS and are skipped.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), bool)),
+    ...                     "energy": (("chain", "draw"), rng.normal(size=(4, 500)))})
+    >>> diagnostics_of(rng.normal(size=(3, 4, 500)), stats).ok
+    True
+    """
     import arviz_stats as azs
 
-    arr = gate_quantities(idata["posterior"].to_dataset(), horizon_idx)
+    arr = np.asarray(arr, dtype=float)
+    arr = arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
+    div = int(sample_stats["diverging"].sum())
+    bfmi = float(np.min(azs.bfmi(sample_stats["energy"].values)))
+    if arr.shape[0] == 0:
+        n = float(sample_stats["diverging"].size)
+        return Diagnostics(r_hat=1.0, ess_bulk=n, ess_tail=n, divergences=div, bfmi=bfmi)
     # Tail ESS as in Vehtari et al. (2021): the 5% and 95% quantiles, stated explicitly because
     # ArviZ 1.x defaults to its 0.89 interval.
     r, eb, et = gate_statistics(arr, prob=(0.05, 0.95))
-    rhat, ess_b, ess_t = float(np.max(r)), float(np.min(eb)), float(np.min(et))
-    stats = idata["sample_stats"].to_dataset()
-    div = int(stats["diverging"].sum())
-    bfmi = float(np.min(azs.bfmi(stats["energy"].values)))
-    return Diagnostics(r_hat=rhat, ess_bulk=ess_b, ess_tail=ess_t, divergences=div, bfmi=bfmi)
+    return Diagnostics(r_hat=float(np.max(r)), ess_bulk=float(np.min(eb)),
+                       ess_tail=float(np.min(et)), divergences=div, bfmi=bfmi)
 
 
 def psis_log_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:

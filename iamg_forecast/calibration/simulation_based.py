@@ -276,21 +276,15 @@ def _seed_of(*parts: int) -> int:
 
 def _ess_rhat(q: np.ndarray) -> tuple[float, float]:
     """Minimum bulk ESS and maximum rank R-hat of ``q (chain, draw, Q)`` over varying columns."""
-    from arviz_stats.base import array_stats
+    from iamg_forecast.inference import gate_statistics
 
     arr = np.moveaxis(q, -1, 0)
-    flat = arr.reshape(arr.shape[0], -1)
-    keep = np.ptp(flat, axis=1) > 0
+    keep = np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0
     n = q.shape[0] * q.shape[1]
     if not keep.any():
         return float(n), 1.0
-    arr = arr[keep]
-    ess = np.asarray(array_stats.ess(arr, method="bulk", chain_axis=-2, draw_axis=-1))
-    if q.shape[0] > 1:
-        rhat = float(np.nanmax(np.asarray(array_stats.rhat(arr, chain_axis=-2, draw_axis=-1))))
-    else:
-        rhat = float("nan")
-    return float(np.nanmin(ess)), rhat
+    rhat, ess, _ = gate_statistics(arr[keep])
+    return float(np.min(ess)), float(np.max(rhat)) if q.shape[0] > 1 else float("nan")
 
 
 def _ranks(draws_q: np.ndarray, truth: np.ndarray, thin_to: int, rng: np.random.Generator

@@ -308,10 +308,12 @@ def write_html(path: str | Path, summary: dict[str, Any], *, sbc_res, ws, power,
     for r in s["worlds"]["paths"]:
         if r["path"] == "true":
             continue
-        rows.append((f"Worlds, {r['path']} path: Brier skill > 0", r["bss_lo95"] > 0,
+        rows.append((f"Worlds, {r['path']} path: Brier skill > 0",
+                     r["skill_verdict"] == "skilful",
                      f"BSS {r['bss_climatology']:.3f} (95% CI {r['bss_lo95']:.3f} to "
                      f"{r['bss_hi95']:.3f}), n={r['n']}"))
-        rows.append((f"Worlds, {r['path']} path: CORP calibration", r["mcb_pvalue"] >= 0.05,
+        rows.append((f"Worlds, {r['path']} path: CORP calibration",
+                     r["calibration_verdict"] != "calibration rejected",
                      f"MCB {r['mcb']:.4f}, p={r['mcb_pvalue']:.3g}; curve inside band at "
                      f"{r['band_coverage']:.0%} of forecast values"))
     if s["power"]:
@@ -322,7 +324,7 @@ def write_html(path: str | Path, summary: dict[str, Any], *, sbc_res, ws, power,
         lf = s["lfo"]
         sim = lf.get("by_source", {}).get("simulated", {})
         rows.append(("LFO one-month-ahead PIT uniform (simulated months)",
-                     lf["verdict_pvalue"] >= 0.05,
+                     not lf["pit_verdict"].startswith("non-uniform"),
                      f"{sim.get('n', 0)} reports, p={lf['verdict_pvalue']:.3g}, mean log score "
                      f"{sim.get('mean_log_score', float('nan')):.3f}"))
         seed_s = lf.get("by_source", {}).get("seed")

@@ -128,27 +128,12 @@ def world_evidence(model: ScenarioModel, world: World, source: str | None = None
 
 
 def _quick_diagnostics(idata, q: np.ndarray):
-    """Gate diagnostics on the test quantities only (``diagnose`` over every latent-month
-    costs about as much as the fit itself).
+    """Gate diagnostics on the test quantities ``q (chain, draw, Q)`` only (``diagnose`` over
+    every latent-month costs about as much as the fit itself).
     """
-    import arviz_stats as azs
-    from arviz_stats.base import array_stats
+    from iamg_forecast.inference import diagnostics_of
 
-    from iamg_forecast.inference import Diagnostics
-
-    arr = np.moveaxis(q, -1, 0)
-    arr = arr[np.ptp(arr.reshape(arr.shape[0], -1), axis=1) > 0]
-    stats = idata["sample_stats"].to_dataset()
-    div = int(stats["diverging"].sum())
-    bfmi = float(np.min(azs.bfmi(stats["energy"].values)))
-    if arr.shape[0] == 0:
-        return Diagnostics(r_hat=1.0, ess_bulk=float(q.shape[0] * q.shape[1]),
-                           ess_tail=float(q.shape[0] * q.shape[1]), divergences=div, bfmi=bfmi)
-    rhat = float(np.max(array_stats.rhat(arr, chain_axis=-2, draw_axis=-1)))
-    ess_b = float(np.min(array_stats.ess(arr, method="bulk", chain_axis=-2, draw_axis=-1)))
-    ess_t = float(np.min(array_stats.ess(arr, method="tail", prob=(0.05, 0.95), chain_axis=-2,
-                                         draw_axis=-1)))
-    return Diagnostics(r_hat=rhat, ess_bulk=ess_b, ess_tail=ess_t, divergences=div, bfmi=bfmi)
+    return diagnostics_of(np.moveaxis(q, -1, 0), idata["sample_stats"].to_dataset())
 
 
 def _probabilities(fc) -> list[float]:
