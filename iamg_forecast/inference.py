@@ -25,6 +25,12 @@ __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagn
            "weighted_quantiles", "package_versions"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
+PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
+                    "driver_effect")
+# What a fit stores besides the free parameters: what forecasts and gates read. Everything
+# else (e.g. ``outcome_cum``) is recomputed in NumPy from these, so nutpie need not compile it
+# (see ``benchmarks/README.md``).
+STORED_VARS = POSTERIOR_VARS + PARAMETER_BLOCKS
 
 
 class CompileCache:
@@ -54,7 +60,9 @@ class CompileCache:
             import nutpie
 
             with _quiet(not progress):
-                self._store[key] = nutpie.compile_pymc_model(model.pymc_model)
+                pmm = model.pymc_model
+                keep = [*STORED_VARS, *(rv.name for rv in pmm.free_RVs)]
+                self._store[key] = nutpie.compile_pymc_model(pmm, var_names=keep)
             self.compiles += 1
         return self._store[key]
 
@@ -163,8 +171,6 @@ class Diagnostics:
         return f"<p><b>{state}</b></p><table>{rows}</table>"
 
 
-PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
-                    "driver_effect")
 
 
 def gate_quantities(post, horizon_idx: int | None = None) -> np.ndarray:

@@ -37,13 +37,15 @@ if TYPE_CHECKING:
     import pymc as pm
 
 __all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows", "cell_slots",
-           "needed_capacity", "DEFAULT_CAPACITY"]
+           "needed_capacity", "DEFAULT_CAPACITY", "PACKED_DATA"]
 
 # Observed-cell capacity per indicator kind (binary, count, continuous). The graph evaluates
 # only these slots; a log with more observed cells of a kind gets the next power of two (one new
 # compile, cached). Dense (indicator, month) arrays stay the canonical NumPy-side data.
 DEFAULT_CAPACITY = (64, 16, 16)
 DENSE_KEYS = ("ind_value", "ind_rel", "ind_observed")
+# The name of the model's one ``pm.Data`` vector (every slot packed, see ``graph_data``).
+PACKED_DATA = "evidence_slots"
 
 
 def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
@@ -196,10 +198,61 @@ class ScenarioModel:
         cap = needed_capacity(self.indicator_constants["kind"], data, self.capacity)
         return self if cap == self.capacity else replace(self, capacity=cap)
 
-    def graph_data(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The ``pm.Data`` values for ``data`` (dense arrays become observed-cell lists)."""
+    def slot_values(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The graph's data slots for ``data`` (dense arrays become observed-cell lists)."""
         out = {k: v for k, v in data.items() if k not in DENSE_KEYS}
         return {**out, **cell_slots(self.indicator_constants["kind"], data, self.capacity)}
+
+    @cached_property
+    def slot_layout(self) -> tuple[tuple[str, int, tuple[int, ...], bool], ...]:
+        """``(name, offset, shape, is_integer)`` of each slot inside the packed data vector.
+
+        Every slot's shape is fixed by the spec and the capacity, so the layout is too.
+        """
+        rows, start = [], 0
+        for name, value in self.slot_values(self.data()).items():
+            value = np.asarray(value)
+            rows.append((name, start, value.shape, value.dtype.kind in "biu"))
+            start += value.size
+        return tuple(rows)
+
+    def graph_data(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The model's single ``pm.Data`` value for ``data``: every slot packed in one vector.
+
+        One shared variable instead of one per slot: nutpie unrolls its data extraction per
+        shared variable, and with 21 of them that cost ~15 s of compile (see
+        ``benchmarks/README.md``). Integer slots are stored exactly (they are small).
+
+        Raises
+        ------
+        ValueError
+            When a slot is missing, unknown, or of the wrong shape.
+        """
+        slots = self.slot_values(data)
+        names = [row[0] for row in self.slot_layout]
+        unknown = sorted(set(slots) - set(names))
+        missing = [n for n in names if n not in slots]
+        if unknown or missing:
+            raise ValueError(f"data slots do not match the model: unknown {unknown}, "
+                             f"missing {missing}")
+        parts = []
+        for name, _, shape, _ in self.slot_layout:
+            value = np.asarray(slots[name], dtype=float)
+            if value.shape != shape:
+                raise ValueError(f"data slot {name!r} has shape {value.shape}; the model expects "
+                                 f"{shape}")
+            parts.append(value.ravel())
+        return {PACKED_DATA: np.concatenate(parts) if parts else np.zeros(0)}
+
+    def _unpack(self, packed) -> dict[str, object]:
+        """Graph views of each slot of the packed ``pm.Data`` vector (integers cast back)."""
+        import pytensor.tensor as pt
+
+        out = {}
+        for name, start, shape, is_int in self.slot_layout:
+            view = packed[start:start + int(np.prod(shape))].reshape(shape)
+            out[name] = pt.cast(view, "int64") if is_int else view
+        return out
 
     # ---- data ---------------------------------------------------------------------------
     def intervention_data(self) -> dict[str, np.ndarray]:
@@ -271,7 +324,7 @@ class ScenarioModel:
         coords["driver"] = [f"{r}:{d.latent}" for r, d in drivers]
         init = self.graph_data(self.data())
         with pm.Model(coords=coords) as model:
-            data = {k: pm.Data(k, v) for k, v in init.items()}
+            data = self._unpack(pm.Data(PACKED_DATA, init[PACKED_DATA]))
             x0 = _block("latent_init", "latent", order, [s.latent(n).initial for n in order])
             z = pm.Normal("innovation", 0.0, 1.0, dims=("latent", "month_step"))
             sd = np.array([s.latent(n).innovation_sd.value for n in order])[:, None]

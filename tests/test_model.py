@@ -13,6 +13,7 @@ import yaml
 
 import iamg_forecast as iaf
 from iamg_forecast.likelihood import NP
+from iamg_forecast.model import PACKED_DATA
 from iamg_forecast.spec import default_priors_dir
 
 PM = ["maliki_confirmed", "sudani_return", "other_pm", "deadlock_persists"]
@@ -23,9 +24,28 @@ def test_model_has_named_dims_and_data_slots(model):
     for dim in ("month", "latent", "outcome", "indicator", "hazard"):
         assert dim in m.coords
     assert len(m.coords["month"]) == len(model.spec.months)
-    names = {d.name for d in m.data_vars}
+    # one packed pm.Data vector; the slots are views into it
+    assert [d.name for d in m.data_vars] == [PACKED_DATA]
+    names = [row[0] for row in model.slot_layout]
     assert {"cells0_ind", "cells0_value", "cells0_rel", "cells0_on", "obs_through",
-            "do_mask"} <= names
+            "do_mask"} <= set(names)
+    ends = [start + int(np.prod(shape)) for _, start, shape, _ in model.slot_layout]
+    assert [row[1] for row in model.slot_layout][1:] == ends[:-1]  # contiguous, no overlap
+    assert m[PACKED_DATA].get_value().size == ends[-1]
+
+
+def test_packed_data_round_trips_and_rejects_wrong_shapes(model, seed_items):
+    data = model.data(seed_items)
+    packed = model.graph_data(data)[PACKED_DATA]
+    slots = model.slot_values(data)
+    for name, start, shape, is_int in model.slot_layout:
+        view = packed[start:start + int(np.prod(shape))].reshape(shape)
+        np.testing.assert_array_equal(view.astype(int) if is_int else view, slots[name])
+    bad = {**data, "event_month": np.zeros(len(data["event_month"]) + 1, dtype=np.int64)}
+    with pytest.raises(ValueError, match="event_month.*expects"):
+        model.graph_data(bad)
+    with pytest.raises(ValueError, match="unknown \\['surplus'\\]"):
+        model.graph_data({**data, "surplus": np.zeros(2)})
 
 
 def test_prior_predictive_samples_and_pm_outcomes_sum_to_one(model):
@@ -36,11 +56,29 @@ def test_prior_predictive_samples_and_pm_outcomes_sum_to_one(model):
 
 
 def test_numpy_and_graph_agree_on_outcome_probabilities(seed_forecast):
-    """The graph's deterministic and the NumPy recomputation are one function; check it."""
-    post = seed_forecast.idata["posterior"]["outcome_cum"].values
-    hz = seed_forecast.draws["hazard_logit"]
-    _, cum = seed_forecast.model._outcome_terms(hz, seed_forecast.data, ops=NP)
-    np.testing.assert_allclose(cum, post, atol=1e-9)
+    """The graph's deterministic and the NumPy recomputation are one function; check it.
+
+    Fits store hazards only (``inference.STORED_VARS``); forecasts recompute the outcome
+    probabilities in NumPy. Evaluate the graph's ``outcome_cum`` at a few posterior points.
+    """
+    import pymc as pm
+    import pytensor
+
+    model = seed_forecast.model.fitted_to(seed_forecast.data)
+    pmm = model.pymc_model
+    free = list(pmm.free_RVs)
+    fn = pytensor.function(free, [pmm["outcome_cum"], pmm["hazard_logit"]],
+                           on_unused_input="ignore")
+    post = seed_forecast.idata["posterior"]
+    assert "outcome_cum" not in post
+    with pmm:
+        pm.set_data(model.graph_data(seed_forecast.data))
+        for draw in (0, 17, 123):
+            cum_graph, hz = fn(*(post[rv.name].values[0, draw] for rv in free))
+            np.testing.assert_allclose(hz, post["hazard_logit"].values[0, draw], atol=1e-9)
+            _, cum = model._outcome_terms(hz[None], seed_forecast.data, ops=NP)
+            np.testing.assert_allclose(cum[0], cum_graph, atol=1e-9)
+        pm.set_data(model.graph_data(model.data()))
 
 
 def test_intervention_is_data_not_a_rebuild(model):

@@ -19,7 +19,8 @@ from iamg_forecast.spec import Spec, month_end
 
 __all__ = ["model_data", "observed_through", "evidence_hash", "usable_items", "DATA_SLOTS"]
 
-# pm.Data names (the keys of nutpie's with_data) filled from evidence.
+# Evidence slots filled from evidence (packed into the model's one pm.Data vector, see
+# ScenarioModel.graph_data).
 DATA_SLOTS = ("ind_value", "ind_rel", "ind_observed", "event_month", "group_month",
               "group_choice", "obs_through")
 
