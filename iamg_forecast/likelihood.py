@@ -15,7 +15,8 @@ import numpy as np
 import scipy.special as sps
 
 __all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "competing_cumulative",
-           "event_loglik", "competing_loglik", "KIND_CODES", "sparse_cell_loglik"]
+           "event_loglik", "competing_loglik", "KIND_CODES", "sparse_cell_loglik", "cell_terms",
+           "mixture_loglik"]
 
 KIND_CODES = {"binary": 0, "count": 1, "continuous": 2}
 
@@ -57,20 +58,48 @@ def _normal_logpdf(y, mu, sd, ops):
     return -0.5 * z * z - ops.log(sd) - 0.5 * _LOG_2PI
 
 
-def _kind_loglik(code, eta, y, fr, osd, fsd, fmu, ops):
-    """(true-event, false-report) log-likelihoods of values ``y`` for one indicator kind."""
+def _true_ll(code, eta, y, osd, ops):
+    """Log-likelihood of values ``y`` when the report reflects the state ``eta``."""
     if code == KIND_CODES["binary"]:
-        true_ll = ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
-        false_ll = ops.where(y > 0.5, ops.log(fr), ops.log1p(-fr))
-    elif code == KIND_CODES["count"]:
+        return ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
+    if code == KIND_CODES["count"]:
         eta_c = ops.clip(eta, -30.0, 30.0)  # keep exp finite in wild warm-up regions
         yc = ops.maximum(y, 0.0)
-        true_ll = yc * eta_c - ops.exp(eta_c) - ops.gammaln(yc + 1.0)
-        false_ll = yc * ops.log(fr) - fr - ops.gammaln(yc + 1.0)
-    else:
-        true_ll = _normal_logpdf(y, eta, osd, ops)
-        false_ll = _normal_logpdf(y, fmu, fsd, ops)
-    return true_ll, false_ll
+        return yc * eta_c - ops.exp(eta_c) - ops.gammaln(yc + 1.0)
+    return _normal_logpdf(y, eta, osd, ops)
+
+
+def _false_ll(code, y, fr, fsd, fmu):
+    """Log-likelihood of values ``y`` under the false-report model (no parameters: NumPy)."""
+    if code == KIND_CODES["binary"]:
+        return np.where(y > 0.5, np.log(fr), np.log1p(-fr))
+    if code == KIND_CODES["count"]:
+        yc = np.maximum(y, 0.0)
+        return yc * np.log(fr) - fr - sps.gammaln(yc + 1.0)
+    return _normal_logpdf(y, fmu, fsd, NP)
+
+
+def cell_terms(code, value, rel, false_rate, false_sd, false_mu):
+    """The evidence-only parts of a cell's mixture: ``(log r, log(1 - r) + log p_false)``.
+
+    They hold no parameter, so they are computed once in NumPy per evidence state and enter
+    the graph as data; the graph only evaluates the state-dependent part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lr, lf = cell_terms(0, np.ones(1), np.full(1, 0.8), np.full(1, 0.1), np.ones(1),
+    ...                     np.zeros(1))
+    >>> [round(float(np.exp(x[0])), 3) for x in (lr, lf)]   # 0.8 and 0.2 * 0.1
+    [0.8, 0.02]
+    """
+    r = np.clip(rel, 1e-6, 1 - 1e-6)
+    return np.log(r), np.log1p(-r) + _false_ll(code, value, false_rate, false_sd, false_mu)
+
+
+def mixture_loglik(code, eta, value, obs_sd, log_rel, log_false, ops=NP):
+    """Log-likelihood of reports graded with reliability ``r`` (see :func:`cell_loglik`)."""
+    return ops.logaddexp(log_rel + _true_ll(code, eta, value, obs_sd, ops), log_false)
 
 
 def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, false_mu,
@@ -80,7 +109,8 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
     A report graded with reliability ``r`` is the mixture
     ``r * p(value | state) + (1 - r) * p_false(value)``: with probability ``r`` it reflects
     reality, otherwise it is noise whose rate is the indicator's false-report rate. Cells with
-    ``observed == 0`` contribute nothing. Each kind is computed only on its own rows.
+    ``observed == 0`` contribute nothing; ``observed`` is each cell's weight. Each kind is
+    computed only on its own rows.
 
     Parameters
     ----------
@@ -115,35 +145,31 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
         rows = np.nonzero(kind == code)[0]
         fr, osd, fsd, fmu = (np.asarray(a)[rows][:, None]
                              for a in (false_rate, obs_sd, false_sd, false_mu))
-        r = ops.clip(rel[rows], 1e-6, 1 - 1e-6)
-        true_ll, false_ll = _kind_loglik(int(code), eta[..., rows, :], value[rows], fr, osd,
-                                         fsd, fmu, ops)
-        mixed = ops.logaddexp(ops.log(r) + true_ll, ops.log1p(-r) + false_ll)
+        log_rel, log_false = cell_terms(int(code), value[rows], rel[rows], fr, fsd, fmu)
+        mixed = mixture_loglik(int(code), eta[..., rows, :], value[rows], osd, log_rel,
+                               log_false, ops)
         total = total + ops.sum(ops.sum(observed[rows] * mixed, axis=-1), axis=-1)
     return total
 
 
-def sparse_cell_loglik(code, eta_cells, value, rel, on, false_rate, obs_sd, false_sd,
-                       false_mu, ops=NP):
+def sparse_cell_loglik(code, eta_cells, value, obs_sd, log_rel, log_false, on, ops=NP):
     """Total log-likelihood of a fixed-capacity list of evidence cells of one kind.
 
     The graph evaluates only observed cells (padded to a fixed capacity with ``on = 0``), which
     is what makes a gradient cheap: a log has a few dozen observed cells, not every
-    (indicator, month). ``false_rate`` etc. are per-cell constants.
+    (indicator, month). ``obs_sd``, ``log_rel`` and ``log_false`` are per-cell data (see
+    :func:`cell_terms`); ``on`` is each cell's weight.
 
     Examples
     --------
     >>> import numpy as np
     >>> one = np.ones(1)
-    >>> round(float(np.exp(sparse_cell_loglik(0, np.zeros(1), one, one * 0.999999, one,
-    ...                                       one * 0.05, one, one, 0 * one))), 3)
+    >>> lr, lf = cell_terms(0, one, one * 0.999999, one * 0.05, one, 0 * one)
+    >>> round(float(np.exp(sparse_cell_loglik(0, np.zeros(1), one, one, lr, lf, one))), 3)
     0.5
     """
-    r = ops.clip(rel, 1e-6, 1 - 1e-6)
-    true_ll, false_ll = _kind_loglik(int(code), eta_cells, value, false_rate, obs_sd,
-                                     false_sd, false_mu, ops)
-    mixed = ops.logaddexp(ops.log(r) + true_ll, ops.log1p(-r) + false_ll)
-    return ops.sum(on * mixed, axis=-1)
+    return ops.sum(on * mixture_loglik(int(code), eta_cells, value, obs_sd, log_rel,
+                                       log_false, ops), axis=-1)
 
 
 def _month_index(n_months: int, ops):

@@ -25,6 +25,7 @@ from iamg_forecast.likelihood import (
     NP,
     PT,
     cell_loglik,
+    cell_terms,
     competing_cumulative,
     competing_loglik,
     event_cumulative,
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
     import pymc as pm
 
 __all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows", "cell_slots",
-           "needed_capacity", "DEFAULT_CAPACITY", "PACKED_DATA"]
+           "needed_capacity", "DEFAULT_CAPACITY", "PACKED_DATA", "likelihood_window",
+           "link_depth"]
 
 # Observed-cell capacity per indicator kind (binary, count, continuous). The graph evaluates
 # only these slots; a log with more observed cells of a kind gets the next power of two (one new
@@ -66,26 +68,66 @@ def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
     return tuple(out)
 
 
-def cell_slots(kind: np.ndarray, dense: dict[str, np.ndarray], capacity: tuple[int, ...]
-               ) -> dict[str, np.ndarray]:
-    """Dense evidence arrays → fixed-capacity lists of observed cells per kind (``pm.Data``)."""
+def cell_slots(consts: dict[str, np.ndarray], dense: dict[str, np.ndarray],
+               capacity: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Dense evidence arrays → fixed-capacity lists of observed cells per kind.
+
+    Each cell carries its indicator and month, its value, and the parameter-free parts of its
+    likelihood (:func:`~iamg_forecast.likelihood.cell_terms`), so the graph only evaluates
+    what depends on the latent state. Padding cells have weight 0.
+    """
+    kind = np.asarray(consts["kind"])
     out = {}
     for code, cap in enumerate(capacity):
-        rows, months = np.nonzero((dense["ind_observed"] > 0.5) & (np.asarray(kind) == code)[:,
-                                                                                          None])
+        rows, months = np.nonzero((dense["ind_observed"] > 0.5) & (kind == code)[:, None])
         if rows.size > cap:
             raise ValueError(f"{rows.size} observed cells of kind {code} exceed capacity {cap}")
-        pad = cap - rows.size
-        out[f"cells{code}_ind"] = np.concatenate([rows, np.zeros(pad, int)]).astype(np.int64)
-        out[f"cells{code}_month"] = np.concatenate([months, np.zeros(pad, int)]).astype(np.int64)
-        out[f"cells{code}_value"] = np.concatenate([dense["ind_value"][rows, months],
-                                                    np.zeros(pad)])
-        out[f"cells{code}_rel"] = np.concatenate([dense["ind_rel"][rows, months],
-                                                  np.full(pad, 0.5)])
-        # the cell's weight in the likelihood: 1 for an observed cell (as in ``loglik``)
-        out[f"cells{code}_on"] = np.concatenate([dense["ind_observed"][rows, months],
-                                                 np.zeros(pad)]).astype(float)
+        value = dense["ind_value"][rows, months]
+        log_rel, log_false = cell_terms(code, value, dense["ind_rel"][rows, months],
+                                        consts["false_rate"][rows], consts["false_sd"][rows],
+                                        consts["false_mu"][rows])
+        columns = {"ind": (rows, 0), "month": (months, 0), "value": (value, 0.0),
+                   "obs_sd": (consts["obs_sd"][rows], 1.0), "log_rel": (log_rel, 0.0),
+                   "log_false": (log_false, 0.0),
+                   # the cell's weight in the likelihood: 1 for an observed cell (as in loglik)
+                   "on": (dense["ind_observed"][rows, months], 0.0)}
+        for name, (col, fill) in columns.items():
+            padded = np.concatenate([np.asarray(col, dtype=float),
+                                     np.full(cap - rows.size, float(fill))])
+            out[f"cells{code}_{name}"] = (padded.astype(np.int64) if name in ("ind", "month")
+                                          else padded)
     return out
+
+
+def likelihood_window(data: dict[str, np.ndarray]) -> int:
+    """Number of leading months the likelihood needs: through the last observed month, event
+    or evidence cell (at least one). Later months carry only their prior, so the gradient
+    skips them.
+
+    Examples
+    --------
+    >>> d = {"obs_through": np.array(2), "event_month": np.array([-1]),
+    ...      "group_month": np.array([4]), "ind_observed": np.zeros((1, 10))}
+    >>> likelihood_window(d)
+    5
+    """
+    n_months = np.shape(data["ind_observed"])[-1]
+    observed_months = np.nonzero(np.asarray(data["ind_observed"]).any(axis=0))[0]
+    last = max([int(np.max(data["obs_through"]))]
+               + [int(x) for x in np.ravel(data["event_month"])]
+               + [int(x) for x in np.ravel(data["group_month"])]
+               + [int(x) for x in observed_months])
+    return int(min(max(last + 1, 1), n_months))
+
+
+def link_depth(order: list[str], links) -> int:
+    """Longest chain of links in the latent DAG (0 without links)."""
+    depth = dict.fromkeys(order, 0)
+    for name in order:  # topological: parents come first
+        for lk in links:
+            if lk.child == name:
+                depth[name] = max(depth[name], depth[lk.parent] + 1)
+    return max(depth.values(), default=0)
 
 
 @dataclass(frozen=True)
@@ -136,7 +178,10 @@ def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
             params = {k: np.array([priors[i].params[k] for i in idx])
                       for k in priors[idx[0]].params}
             vals = getattr(pm, dist)(sub, shape=n, **params)
-        out = pt.set_subtensor(out[np.array(idx)], vals)
+        if len(families) == 1:  # one family in spec order: no scatter needed
+            out = vals
+        else:
+            out = pt.set_subtensor(out[np.array(idx)], vals)
     return pm.Deterministic(name, out, dims=dim)
 
 
@@ -201,7 +246,8 @@ class ScenarioModel:
     def slot_values(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The graph's data slots for ``data`` (dense arrays become observed-cell lists)."""
         out = {k: v for k, v in data.items() if k not in DENSE_KEYS}
-        return {**out, **cell_slots(self.indicator_constants["kind"], data, self.capacity)}
+        return {**out, "window": np.array(likelihood_window(data)),
+                **cell_slots(self.indicator_constants, data, self.capacity)}
 
     @cached_property
     def slot_layout(self) -> tuple[tuple[str, int, tuple[int, ...], bool], ...]:
@@ -323,59 +369,75 @@ class ScenarioModel:
                 drivers += [(r, d) for d in g.drivers]
         coords["driver"] = [f"{r}:{d.latent}" for r, d in drivers]
         init = self.graph_data(self.data())
+        lat_pos = {n: i for i, n in enumerate(order)}
         with pm.Model(coords=coords) as model:
             data = self._unpack(pm.Data(PACKED_DATA, init[PACKED_DATA]))
             x0 = _block("latent_init", "latent", order, [s.latent(n).initial for n in order])
             z = pm.Normal("innovation", 0.0, 1.0, dims=("latent", "month_step"))
             sd = np.array([s.latent(n).innovation_sd.value for n in order])[:, None]
-            walk = x0[:, None] + pt.concatenate(
-                [pt.zeros((len(order), 1)), pt.cumsum(sd * z, axis=1)], axis=1)
+            effects = None
             if links:
                 effect = _block("link_effect", "link", coords["link"], [lk.effect for lk in links])
-            states: dict[str, object] = {}
-            for li, name in enumerate(order):
-                x = walk[li]
-                for k, lk in enumerate(links):
-                    if lk.child == name:
-                        x = x + lk.sign * effect[k] * states[lk.parent]
-                x = pt.switch(data["do_mask"][li] > 0.5, data["do_value"][li], x)
-                states[name] = x
-            latent = pm.Deterministic("latent_state", pt.stack([states[n] for n in order]),
-                                      dims=("latent", "month"))
+                effects = _signed_matrix(effect, [(lat_pos[lk.child], lat_pos[lk.parent], lk.sign)
+                                                  for lk in links], (len(order), len(order)))
+            depth = link_depth(order, links)
+
+            def latent_paths(n_months):
+                """Latent states over the first ``n_months`` months (walk, links, do)."""
+                walk = x0[:, None] + pt.concatenate(
+                    [pt.zeros((len(order), 1)), pt.cumsum(sd * z[:, :n_months - 1], axis=1)],
+                    axis=1)
+                held = data["do_mask"][:, :n_months] > 0.5
+                value = data["do_value"][:, :n_months]
+                # parents before children: `depth` rounds reach the DAG's fixed point
+                x = pt.switch(held, value, walk)
+                for _ in range(depth):
+                    x = pt.switch(held, value, walk + pt.dot(effects, x))
+                return x
+
+            latent = pm.Deterministic("latent_state", latent_paths(n_m), dims=("latent", "month"))
+            # The likelihood needs only the months up to the last observation (data): its
+            # gradient then costs the same whatever the horizon.
+            window = data["window"]
+            latent_w = latent_paths(window)
             # indicators
             loading = _block("loading_size", "loading", coords["loading"],
                              [ld.prior for _, ld in loads])
             baseline = _block("baseline", "indicator", s.indicator_names,
                               [ind.baseline for ind in s.indicators])
-            lat_pos = {n: i for i, n in enumerate(order)}
             w_ind = _signed_matrix(loading, [(s.indicator_names.index(i), lat_pos[ld.latent],
                                               ld.sign) for i, ld in loads],
                                    (len(s.indicators), len(order)))
-            eta = pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
-                                   dims=("indicator", "month"))
-            consts = self.indicator_constants
+            pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
+                             dims=("indicator", "month"))
+            eta_w = baseline[:, None] + pt.dot(w_ind, latent_w)
             ll_cells = 0.0
-            for code in np.unique(consts["kind"]):
-                ind, mon = data[f"cells{code}_ind"], data[f"cells{code}_month"]
+            for code in np.unique(self.indicator_constants["kind"]):
+                cell = {k: data[f"cells{code}_{k}"] for k in
+                        ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")}
                 ll_cells = ll_cells + sparse_cell_loglik(
-                    int(code), eta[ind, mon], data[f"cells{code}_value"],
-                    data[f"cells{code}_rel"], data[f"cells{code}_on"],
-                    *(pt.as_tensor_variable(consts[k])[ind] for k in
-                      ("false_rate", "obs_sd", "false_sd", "false_mu")), ops=PT)
+                    int(code), eta_w[cell["ind"], cell["month"]], cell["value"],
+                    cell["obs_sd"], cell["log_rel"], cell["log_false"], cell["on"], ops=PT)
             pm.Potential("evidence", ll_cells)
             # outcome hazards
             base = _block("hazard_base", "hazard", rows, bases)
-            dfx = _block("driver_effect", "driver", coords["driver"],
-                         [d.prior for _, d in drivers]) if drivers else None
-            hz = base[:, None] + pt.zeros((len(rows), n_m))
+            w_hz = None
             if drivers:
+                dfx = _block("driver_effect", "driver", coords["driver"],
+                             [d.prior for _, d in drivers])
                 w_hz = _signed_matrix(dfx, [(rows.index(r), lat_pos[d.latent], d.sign)
                                             for r, d in drivers], (len(rows), len(order)))
-                hz = hz + pt.dot(w_hz, latent)
-            hz = pm.Deterministic("hazard_logit", hz, dims=("hazard", "month"))
-            ll_out, cum = self._outcome_terms(hz, data, ops=PT)
+
+            def hazards(states):
+                if w_hz is None:
+                    return base[:, None] + pt.zeros((len(rows), states.shape[1]))
+                return base[:, None] + pt.dot(w_hz, states)
+
+            hz = pm.Deterministic("hazard_logit", hazards(latent), dims=("hazard", "month"))
+            ll_out, _ = self._outcome_terms(hazards(latent_w), data, ops=PT)
             pm.Potential("outcomes_known", ll_out)
-            pm.Deterministic("outcome_cum", cum, dims=("outcome", "month"))
+            pm.Deterministic("outcome_cum", self._outcome_terms(hz, data, ops=PT)[1],
+                             dims=("outcome", "month"))
         return model
 
     def sample_prior(self, draws: int = 1000, seed: int = 0,

@@ -27,7 +27,7 @@ def test_model_has_named_dims_and_data_slots(model):
     # one packed pm.Data vector; the slots are views into it
     assert [d.name for d in m.data_vars] == [PACKED_DATA]
     names = [row[0] for row in model.slot_layout]
-    assert {"cells0_ind", "cells0_value", "cells0_rel", "cells0_on", "obs_through",
+    assert {"cells0_ind", "cells0_value", "cells0_log_rel", "cells0_on", "window", "obs_through",
             "do_mask"} <= set(names)
     ends = [start + int(np.prod(shape)) for _, start, shape, _ in model.slot_layout]
     assert [row[1] for row in model.slot_layout][1:] == ends[:-1]  # contiguous, no overlap
