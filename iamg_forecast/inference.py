@@ -86,7 +86,7 @@ def _quiet(active: bool):
 
 def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed: int,
                      draws: int, tune: int, chains: int, progress: bool = False,
-                     cache: CompileCache | None = None):
+                     cache: CompileCache | None = None, save_warmup: bool = False):
     """Sample the posterior for ``data`` with nutpie, reusing the compiled model.
 
     Parameters
@@ -99,6 +99,9 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
         Show nutpie's progress bar.
     cache : CompileCache, optional
         Defaults to the process-wide :data:`COMPILED`.
+    save_warmup : bool
+        Keep the tuning draws and stats (``warmup_*`` groups). Nothing downstream reads them,
+        and converting them costs a tenth of a refit, so they are dropped by default.
 
     Returns
     -------
@@ -119,7 +122,7 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
     return nutpie.sample(swapped, draws=draws, tune=tune, chains=chains,
                          cores=min(defaults.CORES, chains), seed=int(seed),
-                         progress_bar=progress)
+                         progress_bar=progress, save_warmup=save_warmup)
 
 
 @dataclass(frozen=True)
@@ -202,13 +205,29 @@ def _split_chains(x: np.ndarray) -> np.ndarray:
 
 
 def _z_scale(x: np.ndarray) -> np.ndarray:
-    """Rank-normalise each quantity over all its chains and draws (Blom, ``c = 3/8``)."""
-    from scipy import special, stats
+    """Rank-normalise each quantity over all its chains and draws (Blom, ``c = 3/8``).
+
+    The same as ``ndtri((rankdata(x, "average") - 3/8) / (n + 1/4))`` per quantity, with one
+    quicksort per row: a tie group spanning sorted positions ``start..end`` has average rank
+    ``(start + end) / 2 + 1``, so the scores are looked up on a half-integer grid.
+    """
+    from scipy import special
 
     flat = x.reshape(x.shape[0], -1)
-    rank = stats.rankdata(flat, method="average", axis=1)
-    size = flat.shape[1]
-    return special.ndtri((rank - 0.375) / (size - 0.75 + 1)).reshape(x.shape)
+    q, n = flat.shape
+    order = np.argsort(flat, axis=1)
+    ordered = np.take_along_axis(flat, order, axis=1)
+    cols = np.arange(n)
+    first = np.ones((q, n), bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    last = np.ones((q, n), bool)
+    last[:, :-1] = first[:, 1:]
+    start = np.maximum.accumulate(np.where(first, cols, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, cols, n)[:, ::-1], axis=1)[:, ::-1]
+    scores = special.ndtri((np.arange(2 * n - 1) / 2.0 + 1.0 - 0.375) / (n + 0.25))
+    out = np.empty(flat.shape)
+    np.put_along_axis(out, order, scores[start + end], axis=1)
+    return out.reshape(x.shape)
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
@@ -295,10 +314,10 @@ def gate_statistics(arr: np.ndarray, prob: tuple[float, float] = (0.05, 0.95)
     """
     x = np.asarray(arr, dtype=float)
     split = _split_chains(x)
-    r_bulk = _rhat(_z_scale(split))
+    z_split = _z_scale(split)
     folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
-    rhat = np.maximum(r_bulk, _rhat(_z_scale(folded)))
-    ess_bulk = _ess(_z_scale(split))
+    rhat = np.maximum(_rhat(z_split), _rhat(_z_scale(folded)))
+    ess_bulk = _ess(z_split)
     flat = x.reshape(x.shape[0], -1)
     tails = [_ess(_split_chains((x <= np.quantile(flat, p, axis=1)[:, None, None])
                                 .astype(float))) for p in prob]
