@@ -58,24 +58,15 @@ def _normal_logpdf(y, mu, sd, ops):
     return -0.5 * z * z - ops.log(sd) - 0.5 * _LOG_2PI
 
 
-def _state_ll(code: int, eta, y, osd, ops):
-    """The part of a report's log-likelihood that depends on the state ``eta``."""
+def _true_ll(code, eta, y, osd, ops):
+    """Log-likelihood of values ``y`` when the report reflects the state ``eta``."""
     if code == KIND_CODES["binary"]:
         return ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
     if code == KIND_CODES["count"]:
         eta_c = ops.clip(eta, -30.0, 30.0)  # keep exp finite in wild warm-up regions
-        return ops.maximum(y, 0.0) * eta_c - ops.exp(eta_c)
-    z = (y - eta) / osd
-    return -0.5 * z * z
-
-
-def _state_free_ll(code: int, y, osd):
-    """The rest of a true report's log-likelihood (NumPy): ``_state_ll`` plus this is it."""
-    if code == KIND_CODES["binary"]:
-        return np.zeros(np.broadcast_shapes(np.shape(y), np.shape(osd)))
-    if code == KIND_CODES["count"]:
-        return -sps.gammaln(np.maximum(y, 0.0) + 1.0) + 0.0 * osd
-    return -np.log(osd) - 0.5 * _LOG_2PI + 0.0 * y
+        yc = ops.maximum(y, 0.0)
+        return yc * eta_c - ops.exp(eta_c) - ops.gammaln(yc + 1.0)
+    return _normal_logpdf(y, eta, osd, ops)
 
 
 def _false_ll(code, y, fr, fsd, fmu):
@@ -88,42 +79,27 @@ def _false_ll(code, y, fr, fsd, fmu):
     return _normal_logpdf(y, fmu, fsd, NP)
 
 
-def cell_terms(code, value, rel, false_rate, obs_sd, false_sd, false_mu):
-    """The parameter-free parts of a cell's mixture: ``(log r + state-free part of the true
-    report's log-likelihood, log(1 - r) + log p_false)``.
+def cell_terms(code, value, rel, false_rate, false_sd, false_mu):
+    """The evidence-only parts of a cell's mixture: ``(log r, log(1 - r) + log p_false)``.
 
-    They are computed once in NumPy per evidence state and enter the graph as data; the graph
-    only evaluates what depends on the latent state.
+    They hold no parameter, so they are computed once in NumPy per evidence state and enter
+    the graph as data; the graph only evaluates the state-dependent part.
 
     Examples
     --------
     >>> import numpy as np
-    >>> one = np.ones(1)
-    >>> lr, lf = cell_terms(0, one, 0.8 * one, 0.1 * one, one, one, 0 * one)
+    >>> lr, lf = cell_terms(0, np.ones(1), np.full(1, 0.8), np.full(1, 0.1), np.ones(1),
+    ...                     np.zeros(1))
     >>> [round(float(np.exp(x[0])), 3) for x in (lr, lf)]   # 0.8 and 0.2 * 0.1
     [0.8, 0.02]
     """
     r = np.clip(rel, 1e-6, 1 - 1e-6)
-    return (np.log(r) + _state_free_ll(code, value, obs_sd),
-            np.log1p(-r) + _false_ll(code, value, false_rate, false_sd, false_mu))
+    return np.log(r), np.log1p(-r) + _false_ll(code, value, false_rate, false_sd, false_mu)
 
 
 def mixture_loglik(code, eta, value, obs_sd, log_rel, log_false, ops=NP):
-    """Log-likelihood of reports graded with reliability ``r`` (see :func:`cell_loglik`).
-
-    ``code`` is one kind code, or an integer array of codes per cell (the graph evaluates all
-    kinds' cells in one list).
-    """
-    if isinstance(code, (int, np.integer)):
-        state = _state_ll(int(code), eta, value, obs_sd, ops)
-    else:
-        state = ops.where(ops.eq(code, KIND_CODES["binary"]),
-                          _state_ll(KIND_CODES["binary"], eta, value, obs_sd, ops),
-                          ops.where(ops.eq(code, KIND_CODES["count"]),
-                                    _state_ll(KIND_CODES["count"], eta, value, obs_sd, ops),
-                                    _state_ll(KIND_CODES["continuous"], eta, value, obs_sd,
-                                              ops)))
-    return ops.logaddexp(log_rel + state, log_false)
+    """Log-likelihood of reports graded with reliability ``r`` (see :func:`cell_loglik`)."""
+    return ops.logaddexp(log_rel + _true_ll(code, eta, value, obs_sd, ops), log_false)
 
 
 def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, false_mu,
@@ -169,7 +145,7 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
         rows = np.nonzero(kind == code)[0]
         fr, osd, fsd, fmu = (np.asarray(a)[rows][:, None]
                              for a in (false_rate, obs_sd, false_sd, false_mu))
-        log_rel, log_false = cell_terms(int(code), value[rows], rel[rows], fr, osd, fsd, fmu)
+        log_rel, log_false = cell_terms(int(code), value[rows], rel[rows], fr, fsd, fmu)
         mixed = mixture_loglik(int(code), eta[..., rows, :], value[rows], osd, log_rel,
                                log_false, ops)
         total = total + ops.sum(ops.sum(observed[rows] * mixed, axis=-1), axis=-1)
@@ -177,23 +153,23 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
 
 
 def sparse_cell_loglik(code, eta_cells, value, obs_sd, log_rel, log_false, on, ops=NP):
-    """Total log-likelihood of a fixed-capacity list of evidence cells.
+    """Total log-likelihood of a fixed-capacity list of evidence cells of one kind.
 
     The graph evaluates only observed cells (padded to a fixed capacity with ``on = 0``), which
     is what makes a gradient cheap: a log has a few dozen observed cells, not every
-    (indicator, month). ``code`` (one kind, or one per cell), ``obs_sd``, ``log_rel`` and
-    ``log_false`` are per-cell data (see :func:`cell_terms`); ``on`` is each cell's weight.
+    (indicator, month). ``obs_sd``, ``log_rel`` and ``log_false`` are per-cell data (see
+    :func:`cell_terms`); ``on`` is each cell's weight.
 
     Examples
     --------
     >>> import numpy as np
     >>> one = np.ones(1)
-    >>> lr, lf = cell_terms(0, one, one * 0.999999, one * 0.05, one, one, 0 * one)
+    >>> lr, lf = cell_terms(0, one, one * 0.999999, one * 0.05, one, 0 * one)
     >>> round(float(np.exp(sparse_cell_loglik(0, np.zeros(1), one, one, lr, lf, one))), 3)
     0.5
     """
-    return ops.sum(on * mixture_loglik(code, eta_cells, value, obs_sd, log_rel, log_false,
-                                       ops), axis=-1)
+    return ops.sum(on * mixture_loglik(int(code), eta_cells, value, obs_sd, log_rel,
+                                       log_false, ops), axis=-1)
 
 
 def _month_index(n_months: int, ops):

@@ -70,34 +70,32 @@ def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
 
 def cell_slots(consts: dict[str, np.ndarray], dense: dict[str, np.ndarray],
                capacity: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """Dense evidence arrays → one fixed-length list of observed cells (``capacity`` per kind).
+    """Dense evidence arrays → fixed-capacity lists of observed cells per kind.
 
-    Each cell carries its indicator, month and kind, its value, and the parameter-free parts of
-    its likelihood (:func:`~iamg_forecast.likelihood.cell_terms`), so the graph only evaluates
-    what depends on the latent state, for all kinds in one pass. Padding cells have weight 0.
+    Each cell carries its indicator and month, its value, and the parameter-free parts of its
+    likelihood (:func:`~iamg_forecast.likelihood.cell_terms`), so the graph only evaluates
+    what depends on the latent state. Padding cells have weight 0.
     """
     kind = np.asarray(consts["kind"])
-    columns: dict[str, list[np.ndarray]] = {}
+    out = {}
     for code, cap in enumerate(capacity):
         rows, months = np.nonzero((dense["ind_observed"] > 0.5) & (kind == code)[:, None])
         if rows.size > cap:
             raise ValueError(f"{rows.size} observed cells of kind {code} exceed capacity {cap}")
         value = dense["ind_value"][rows, months]
         log_rel, log_false = cell_terms(code, value, dense["ind_rel"][rows, months],
-                                        consts["false_rate"][rows], consts["obs_sd"][rows],
-                                        consts["false_sd"][rows], consts["false_mu"][rows])
-        parts = {"ind": (rows, 0), "month": (months, 0), "kind": (np.full(rows.size, code), code),
-                 "value": (value, 0.0), "obs_sd": (consts["obs_sd"][rows], 1.0),
-                 "log_rel": (log_rel, 0.0), "log_false": (log_false, 0.0),
-                 # the cell's weight in the likelihood: 1 for an observed cell (as in loglik)
-                 "on": (dense["ind_observed"][rows, months], 0.0)}
-        for name, (col, fill) in parts.items():
-            columns.setdefault(name, []).append(np.concatenate(
-                [np.asarray(col, dtype=float), np.full(cap - rows.size, float(fill))]))
-    out = {}
-    for name, cols in columns.items():
-        col = np.concatenate(cols)
-        out[f"cells_{name}"] = col.astype(np.int64) if name in ("ind", "month", "kind") else col
+                                        consts["false_rate"][rows], consts["false_sd"][rows],
+                                        consts["false_mu"][rows])
+        columns = {"ind": (rows, 0), "month": (months, 0), "value": (value, 0.0),
+                   "obs_sd": (consts["obs_sd"][rows], 1.0), "log_rel": (log_rel, 0.0),
+                   "log_false": (log_false, 0.0),
+                   # the cell's weight in the likelihood: 1 for an observed cell (as in loglik)
+                   "on": (dense["ind_observed"][rows, months], 0.0)}
+        for name, (col, fill) in columns.items():
+            padded = np.concatenate([np.asarray(col, dtype=float),
+                                     np.full(cap - rows.size, float(fill))])
+            out[f"cells{code}_{name}"] = (padded.astype(np.int64) if name in ("ind", "month")
+                                          else padded)
     return out
 
 
@@ -413,11 +411,13 @@ class ScenarioModel:
             pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
                              dims=("indicator", "month"))
             eta_w = baseline[:, None] + pt.dot(w_ind, latent_w)
-            cell = {k: data[f"cells_{k}"] for k in ("ind", "month", "kind", "value", "obs_sd",
-                                                      "log_rel", "log_false", "on")}
-            ll_cells = sparse_cell_loglik(cell["kind"], eta_w[cell["ind"], cell["month"]],
-                                          cell["value"], cell["obs_sd"], cell["log_rel"],
-                                          cell["log_false"], cell["on"], ops=PT)
+            ll_cells = 0.0
+            for code in np.unique(self.indicator_constants["kind"]):
+                cell = {k: data[f"cells{code}_{k}"] for k in
+                        ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")}
+                ll_cells = ll_cells + sparse_cell_loglik(
+                    int(code), eta_w[cell["ind"], cell["month"]], cell["value"],
+                    cell["obs_sd"], cell["log_rel"], cell["log_false"], cell["on"], ops=PT)
             pm.Potential("evidence", ll_cells)
             # outcome hazards
             base = _block("hazard_base", "hazard", rows, bases)

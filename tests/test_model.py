@@ -27,7 +27,7 @@ def test_model_has_named_dims_and_data_slots(model):
     # one packed pm.Data vector; the slots are views into it
     assert [d.name for d in m.data_vars] == [PACKED_DATA]
     names = [row[0] for row in model.slot_layout]
-    assert {"cells_ind", "cells_kind", "cells_value", "cells_log_rel", "cells_on", "window",
+    assert {"cells0_ind", "cells0_value", "cells0_log_rel", "cells0_on", "window",
             "obs_through", "do_mask"} <= set(names)
     ends = [start + int(np.prod(shape)) for _, start, shape, _ in model.slot_layout]
     assert [row[1] for row in model.slot_layout][1:] == ends[:-1]  # contiguous, no overlap
@@ -245,25 +245,3 @@ def test_windowed_graph_likelihood_equals_the_full_numpy_likelihood(model, seed_
                 np.testing.assert_allclose(ll, m.loglik(eta[None], hz[None], data)[0],
                                            rtol=1e-10)
             pm.set_data(fitted.graph_data(fitted.data()))
-
-
-def test_one_cell_list_mixes_kinds_like_per_kind_evaluation():
-    """The graph's single cell list (a kind code per cell) equals kind-by-kind evaluation."""
-    from iamg_forecast.likelihood import cell_terms, mixture_loglik
-
-    rng = np.random.default_rng(2)
-    code = np.repeat([0, 1, 2], 4)
-    n = code.size
-    value = np.where(code == 0, rng.integers(0, 2, n), rng.poisson(3, n) + 0.5 * (code == 2))
-    eta, osd = rng.normal(size=n), rng.uniform(0.5, 2, n)
-    rel, fr, fsd, fmu = rng.uniform(0.3, 0.9, n), rng.uniform(0.05, 0.5, n), np.ones(n), 0 * osd
-    log_rel, log_false, per_kind = np.zeros(n), np.zeros(n), np.zeros(n)
-    for k in (0, 1, 2):
-        sel = code == k
-        log_rel[sel], log_false[sel] = cell_terms(k, value[sel], rel[sel], fr[sel], osd[sel],
-                                                  fsd[sel], fmu[sel])
-        per_kind[sel] = mixture_loglik(k, eta[sel], value[sel], osd[sel], log_rel[sel],
-                                       log_false[sel])
-    mixed = mixture_loglik(code, eta, value, osd, log_rel, log_false)
-    np.testing.assert_allclose(mixed, per_kind, rtol=1e-12)
-    assert np.isfinite(mixed).all() and len(set(np.round(mixed, 6))) == n
