@@ -36,8 +36,10 @@ STORED_VARS = POSTERIOR_VARS + PARAMETER_BLOCKS
 class CompileCache:
     """In-process cache of compiled models, keyed by spec hash.
 
-    A compiled nutpie model cannot be stored on disk, so a fresh process pays the compile once;
-    later forecasts with the same spec (any evidence, ``as_of`` or intervention) reuse it.
+    A compiled nutpie model cannot be stored on disk, so a fresh process pays the compile once
+    (about 10 s here; the first time on a machine about 50 s, after which PyTensor's numba
+    cache in ``~/.pytensor`` holds the kernels). Later forecasts with the same spec (any
+    evidence, ``as_of`` or intervention) reuse it.
 
     Examples
     --------
