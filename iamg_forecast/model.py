@@ -371,7 +371,10 @@ class ScenarioModel:
         init = self.graph_data(self.data())
         lat_pos = {n: i for i, n in enumerate(order)}
         with pm.Model(coords=coords) as model:
-            data = self._unpack(pm.Data(PACKED_DATA, init[PACKED_DATA]))
+            # a static length: every slot view then has a static shape, which spares the
+            # compiled graph its shape checks (the layout is fixed per spec and capacity)
+            data = self._unpack(pm.Data(PACKED_DATA, init[PACKED_DATA],
+                                        shape=init[PACKED_DATA].shape))
             x0 = _block("latent_init", "latent", order, [s.latent(n).initial for n in order])
             z = pm.Normal("innovation", 0.0, 1.0, dims=("latent", "month_step"))
             sd = np.array([s.latent(n).innovation_sd.value for n in order])[:, None]

@@ -98,7 +98,7 @@ def test_correct_model_passes(correct_run, model):
     assert res.tree.attrs["n_sims"] == N_SIMS
     assert res.ranks.shape == (N_SIMS, len(S.quantity_names(model)))
     assert int(res.ranks.max()) <= res.tree.attrs["L"] and int(res.ranks.min()) >= 0
-    # Seeded: the smallest per-quantity p is 0.016 (Holm 0.30); a correct model fails the Holm
+    # Seeded: the smallest per-quantity p is 0.0125 (Holm 0.24); a correct model fails the Holm
     # family at 5% with probability <= 0.05 whatever the seed.
     assert res.passed, res.table()
     assert set(res.tree.children) == {"ranks", "tests", "forecasts"}
@@ -107,9 +107,9 @@ def test_correct_model_passes(correct_run, model):
 
 def test_strongest_planted_bug_fails(model):
     # Doubling every latent's initial-state sigma in the fit (not in the simulation). Seeded, 7
-    # of 19 quantities leave their band at 60 simulations and the smallest Holm p-value is at
-    # its floor 19/4001 = 0.0047, ten times below 0.05 (at 50 simulations: 0.019; at 40 it
-    # passes, Holm 0.07: power there is about one half).
+    # of 19 quantities leave their band at 60 simulations and the smallest Holm p-value is
+    # 0.0095, five times below 0.05 (at 50 simulations: 4 quantities, Holm 0.024; at 40 it
+    # passes, Holm 0.22: 60 is about the smallest size with reliable power).
     res = S.sbc(model, n_sims=N_SIMS, executor=S.InlineExecutor(), seed=0,
                 fit_model=S.doubled_prior_model(model, "initial"), **SIZES)
     assert not res.passed, res.table()
