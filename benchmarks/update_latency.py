@@ -135,7 +135,7 @@ def main() -> None:
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--skip-cold", action="store_true")
     args = ap.parse_args()
-    reps = 2 if args.quick else 3
+    reps = 2 if args.quick else 5
     items = seed_items()
     model = iaf.load_model()
     print(f"settings: draws={defaults.DRAWS} tune={defaults.TUNE} chains={defaults.CHAINS} "
@@ -146,16 +146,18 @@ def main() -> None:
 
     b = timed(lambda: iaf.forecast(model, items + [NEW], as_of=NEW.date, seed=8), reps)
     b_med = statistics.median(b)
-    rows.append(("(b) warm refit, one new item", f"{b_med:.2f} s (median of {reps})"))
+    rows.append(("(b) warm refit, one new item", f"{b_med:.2f} s (median of {reps}; "
+                                                    f"{min(b):.2f}-{max(b):.2f})"))
 
     c = timed(lambda: base.what_if(NEW, refit="never"), 30)
     rows.append(("(c) what_if, one item (PSIS)", f"{1000 * statistics.median(c):.1f} ms "
                                                  "(median of 30)"))
 
     if not args.skip_naive:
-        a = timed(lambda: naive_update(items + [NEW], 8), 1 if args.quick else 2)
+        a = timed(lambda: naive_update(items + [NEW], 8), 1 if args.quick else 3)
         a_med = statistics.median(a)
-        rows.append(("(a) naive: rebuild + pm.sample", f"{a_med:.2f} s"))
+        rows.append(("(a) naive: rebuild + pm.sample", f"{a_med:.2f} s (median of {len(a)}; "
+                                                      f"{min(a):.2f}-{max(a):.2f})"))
         rows.append(("(a)/(b)", f"{a_med / b_med:.1f}x"))
 
     if not args.skip_cold:
