@@ -167,3 +167,28 @@ def test_dask_distributed_executor_gives_identical_ranks(correct_run, model):
         remote = S.sbc(model, n_sims=3, executor=client.get_executor(), seed=0, **SIZES)
     np.testing.assert_array_equal(remote.ranks.values, res.ranks.values[:3])
     np.testing.assert_array_equal(remote.pit.values, res.pit.values[:3])
+
+
+def test_power_check_control_arm_is_paired(correct_run, model):
+    # Six simulations per arm exercise the bookkeeping only; the power fractions themselves
+    # come from ``make calibrate``.
+    res, _ = correct_run
+    pw = S.power_check(model, n_sims=6, repeats=1, bugs=("half_likelihood",),
+                       executor=S.InlineExecutor(), seed=0, **SIZES)
+    runs = pw.runs.set_index("bug")
+    assert list(runs.index) == [S.CONTROL, "half_likelihood"]
+    # The control arm is the correct pipeline on the same worlds with the same sampler seeds:
+    # its forecasts are those of the plain SBC run.
+    control = pw.results[(S.CONTROL, 0)].tree["forecasts"]["p_fit"].values
+    np.testing.assert_array_equal(control, res.tree["forecasts"]["p_fit"].values[:6])
+    bug = pw.results[("half_likelihood", 0)].tree["forecasts"]["p_fit"].values
+    assert np.isnan(runs.loc[S.CONTROL, "mean_abs_shift"])
+    assert runs.loc["half_likelihood", "mean_abs_shift"] == pytest.approx(
+        np.mean(np.abs(bug - control)), rel=1e-12)
+    assert runs.loc["half_likelihood", "mean_abs_shift"] > 0
+    summary = json.loads(json.dumps(pw.summary()))
+    assert set(summary["fraction_failed"]) == {S.CONTROL, "half_likelihood"}
+    assert summary["mean_abs_shift"][S.CONTROL] is None
+    assert set(pw.fractions()["bug"]) == {S.CONTROL, "half_likelihood"}
+    with pytest.raises(ValueError, match="unknown bug"):
+        S.planted_bug(model, "no_such_bug")

@@ -144,7 +144,8 @@ def plot_power(power: Any) -> Figure:
     fr = power.fractions()
     fig = Figure(figsize=(5.5, 2.6), layout="constrained")
     ax = fig.add_subplot()
-    ax.bar(fr["bug"], fr["fraction_failed"], color="C3")
+    ax.bar(fr["bug"], fr["fraction_failed"],
+           color=["0.6" if b == "control" else "C3" for b in fr["bug"]])
     for x, (f, n) in enumerate(zip(fr["fraction_failed"], fr["runs"], strict=True)):
         ax.text(x, f + 0.02, f"{f:.0%} of {n}", ha="center", fontsize=8)
     ax.set_ylim(0, 1.15)

@@ -59,6 +59,7 @@ __all__ = [
     "holm",
     "ALL_BUGS",
     "BUGS",
+    "CONTROL",
     "planted_bug",
     "DropEveryOtherCell",
     "CountCellTwice",
@@ -877,6 +878,7 @@ def sbc(model: ScenarioModel, n_sims: int = 200, executor: cf.Executor | None = 
 # ---- power check -----------------------------------------------------------------------------
 BUGS = ("half_likelihood", "doubled_prior_initial", "double_counted_item")
 ALL_BUGS = BUGS + ("doubled_prior_innovation", "duplicate_as_corroboration")
+CONTROL = "control"
 
 
 @dataclass
@@ -887,7 +889,10 @@ class PowerResult:
     ----------
     runs : pandas.DataFrame
         One row per (bug, repeat): seed, verdict, number of failing quantities, smallest Holm
-        p-value and the quantity it belongs to.
+        p-value and the quantity it belongs to, and ``mean_abs_shift``: the mean over worlds
+        and outcomes of ``|p_fit(bug) - p_fit(control)|`` on the same worlds with the same
+        sampler seeds (how much the bug moves the forecasts; NaN without a control run). The
+        ``control`` rows (no bug) give the false-alarm rate.
     n_sims, repeats : int
     """
 
@@ -900,13 +905,17 @@ class PowerResult:
         """Fraction of SBC runs that failed, per bug."""
         g = self.runs.groupby("bug", sort=False)
         return pd.DataFrame({"runs": g.size(), "failed": g["failed"].sum(),
-                             "fraction_failed": g["failed"].mean()}).reset_index()
+                             "fraction_failed": g["failed"].mean(),
+                             "mean_abs_shift": g["mean_abs_shift"].mean()}).reset_index()
 
     def summary(self) -> dict[str, Any]:
         """Plain dict: fractions per bug and the sizes."""
+        shift = self.runs.groupby("bug", sort=False)["mean_abs_shift"].mean()
         return {"n_sims": self.n_sims, "repeats": self.repeats,
                 "fraction_failed": {r.bug: float(r.fraction_failed)
-                                    for r in self.fractions().itertuples()}}
+                                    for r in self.fractions().itertuples()},
+                "mean_abs_shift": {bug: (None if pd.isna(v) else float(v))
+                                   for bug, v in shift.items()}}
 
 
 def planted_bug(model: ScenarioModel, name: str
@@ -919,6 +928,8 @@ def planted_bug(model: ScenarioModel, name: str
     >>> planted_bug(load_model(), "half_likelihood")[0].name
     'half_likelihood'
     """
+    if name == CONTROL:
+        return None, None, "no bug: the correct fit, for the false-alarm rate and as reference"
     if name == "half_likelihood":
         return DropEveryOtherCell(), None, "the fit sees every other observed evidence cell"
     if name in ("doubled_prior_initial", "doubled_prior_innovation"):
@@ -932,14 +943,14 @@ def planted_bug(model: ScenarioModel, name: str
     if name == "duplicate_as_corroboration":
         return DoubleCountCell(), None, ("a duplicate taken for a corroboration of the "
                                          "lowest-reliability report: r -> 1-(1-r)^2")
-    raise ValueError(f"unknown bug {name!r}; expected one of {ALL_BUGS}")
+    raise ValueError(f"unknown bug {name!r}; expected {CONTROL!r} or one of {ALL_BUGS}")
 
 
 def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
                 bugs: Sequence[str] = BUGS, executor: cf.Executor | None = None, seed: int = 0,
                 items: Iterable[Evidence] | None = None, draws: int = 400, tune: int = 300,
                 chains: int = 2, thin_to: int = 100, store: str | Path | None = None,
-                alpha: float = 0.05,
+                alpha: float = 0.05, control: bool = True,
                 progress: bool | Callable[[str], None] = False) -> PowerResult:
     """Run SBC with planted bugs and report how often it fails (its power).
 
@@ -949,7 +960,10 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     at affordable sizes) and ``double_counted_item`` (:class:`CountCellTwice`; the
     ``duplicate_as_corroboration`` variant, :class:`DoubleCountCell`, is the milder form the
     evidence code would produce if a duplicate were taken for a corroboration). Repeat ``r``
-    uses seed ``seed + r`` (the same worlds for every bug: paired simulations).
+    uses seed ``seed + r`` (the same worlds for every bug: paired simulations). With
+    ``control`` the same runs are made without a bug: how often a correct fit fails (the false
+    alarms a failing bug run must be read against), and the reference for how far each bug
+    moves the forecasts (``mean_abs_shift``).
 
     Parameters
     ----------
@@ -966,6 +980,8 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     store : path, optional
         Runs are stored under ``store/<bug>/seed<seed>``.
     alpha : float
+    control : bool
+        Also run every repeat without a bug (bug name ``"control"``).
     progress : bool or callable
 
     Returns
@@ -981,10 +997,11 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     """
     say = _progress_fn(progress)
     rows, results = [], {}
+    reference: dict[int, np.ndarray] = {}
     own = executor is None
     ex = default_executor(chains) if own else executor
     try:
-        for name in bugs:
+        for name in ([CONTROL] if control else []) + [b for b in bugs if b != CONTROL]:
             transform, fit_model, what = planted_bug(model, name)
             for r in range(repeats):
                 s = seed + r
@@ -994,10 +1011,16 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
                           fit_model=fit_model, store=sub, alpha=alpha, progress=progress)
                 t = res.table()
                 worst = t.loc[t["p_holm"].idxmin()]
+                p_fit = res.tree["forecasts"]["p_fit"].values
+                if name == CONTROL:
+                    reference[s] = p_fit
+                shift = (float(np.mean(np.abs(p_fit - reference[s])))
+                         if name != CONTROL and s in reference else float("nan"))
                 rows.append({"bug": name, "description": what, "repeat": r, "seed": s,
                              "failed": not res.passed, "n_fail": int((~t["passed"]).sum()),
                              "min_p_holm": float(worst["p_holm"]),
-                             "worst_quantity": str(worst["quantity"])})
+                             "worst_quantity": str(worst["quantity"]),
+                             "mean_abs_shift": shift})
                 results[(name, r)] = res
                 say(f"[power] {name} repeat {r}: {'FAIL' if not res.passed else 'pass'} "
                     f"(worst {worst['quantity']}, Holm p={worst['p_holm']:.3g})")

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from iamg_forecast.cli.common import DB_OPTION, SPEC_OPTION, fail, guarded, progress_enabled
+from iamg_forecast.defaults import CALIBRATION_SIZES as _SIZES
 
 app = typer.Typer(
     name="iamg-forecast",
@@ -238,11 +239,12 @@ def score_cmd(
 def calibrate_cmd(
     out: Annotated[Path, typer.Option(help="HTML report of the calibration suite.")] = Path(
         "reports/calibration.html"),
-    n_sims: Annotated[int, typer.Option(help="SBC simulations.")] = 500,
-    n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = 1000,
+    n_sims: Annotated[int, typer.Option(help="SBC simulations.")] = _SIZES["n_sims"],
+    n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = _SIZES["n_worlds"],
     power_repeats: Annotated[int, typer.Option(
-        help="SBC runs per planted bug (0 skips the power check).")] = 3,
-    power_sims: Annotated[int, typer.Option(help="Simulations per power-check run.")] = 100,
+        help="SBC runs per planted bug (0 skips the power check).")] = _SIZES["power_repeats"],
+    power_sims: Annotated[int, typer.Option(help="Simulations per power-check run.")] = _SIZES[
+        "power_sims"],
     store: Annotated[Path | None, typer.Option(
         help="Directory keeping every simulation; a re-run resumes from it.")] = None,
     seed: Annotated[int, typer.Option(help="Seed (every simulation is seeded by its index).")
