@@ -7,6 +7,7 @@ few seconds; Pareto-smoothed importance sampling absorbs a new item in milliseco
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import functools
 import io
@@ -22,7 +23,7 @@ from iamg_forecast.model import ScenarioModel
 
 __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
            "gate_quantities", "gate_statistics", "diagnostics_of", "psis_log_weights",
-           "weighted_quantiles", "package_versions"]
+           "weighted_quantiles", "package_versions", "posterior_tree"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
 PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
@@ -122,9 +123,62 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
                                         if not known or k in known})
     except (KeyError, ValueError, TypeError) as err:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
-    return nutpie.sample(swapped, draws=draws, tune=tune, chains=chains,
-                         cores=min(defaults.CORES, chains), seed=int(seed),
-                         progress_bar=progress, save_warmup=save_warmup)
+    kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
+              "cores": min(defaults.CORES, chains), "progress_bar": progress}
+    if save_warmup:
+        return nutpie.sample(swapped, save_warmup=True, **kwargs)
+    return posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kwargs), compiled)
+
+
+# Per-draw sample statistics that are vectors (mass matrix, gradient, positions): nutpie drops
+# them unless asked to store them, and so do we.
+_VECTOR_STATS = frozenset({
+    "gradient", "unconstrained_draw", "mass_matrix_inv", "mass_matrix_eigvals",
+    "mass_matrix_stds", "divergence_start", "divergence_end", "divergence_momentum",
+    "divergence_start_gradient", "transformed_position", "transformed_gradient",
+    "transformation_mu"})
+
+
+def posterior_tree(raw, compiled):
+    """``posterior`` and ``sample_stats`` of a raw nutpie trace, as a DataTree.
+
+    The same arrays, dims and coordinates as nutpie's own conversion, without converting the
+    tuning draws it would then drop (``save_warmup=False``) and without ArviZ's generic
+    dictionary conversion: about half the cost (``benchmarks/README.md``).
+    ``tests/test_inference.py`` checks it against nutpie's conversion of the same run.
+    """
+    import pandas as pd
+    import pyarrow
+    import xarray as xr
+    from nutpie.sample import _add_arrow_data
+
+    draw_batches, stat_batches = raw.get_arrow_trace()
+    n_chains = len(draw_batches)
+    tuning = [int(pyarrow.array(b.column("tuning")).to_numpy(zero_copy_only=False).sum())
+              for b in stat_batches]
+    n_draws = max(b.num_rows - t for b, t in zip(stat_batches, tuning, strict=True))
+    groups: dict[str, dict[str, np.ndarray]] = {"posterior": {}, "sample_stats": {}}
+    dims: dict[str, list[str]] = {}
+    skip = {"posterior": list(compiled.reparameterized_names),
+            "sample_stats": [*_VECTOR_STATS, "chain", "draw"]}
+    for name, batches in (("posterior", draw_batches), ("sample_stats", stat_batches)):
+        for chain, (batch, t) in enumerate(zip(batches, tuning, strict=True)):
+            _add_arrow_data(groups[name], n_draws, batch.slice(t, batch.num_rows - t), chain,
+                            n_chains, dims, skip[name])
+    coords = {name: pd.Index(vals) for name, vals in compiled.coords.items()}
+    base = {"chain": np.arange(n_chains), "draw": np.arange(n_draws)}
+
+    def dataset(values: dict[str, np.ndarray]) -> xr.Dataset:
+        out = {}
+        for var, arr in values.items():
+            names = list(dims.get(var) or [])
+            names += [f"{var}_dim_{i}" for i in range(len(names), arr.ndim - 2)]
+            out[var] = (["chain", "draw", *names], arr)
+        used = {d for v in out.values() for d in v[0]}
+        return xr.Dataset(out, coords={**base, **{k: v for k, v in coords.items()
+                                                  if k in used}})
+
+    return xr.DataTree.from_dict({name: dataset(vals) for name, vals in groups.items()})
 
 
 @dataclass(frozen=True)
@@ -315,6 +369,23 @@ def gate_statistics(arr: np.ndarray, prob: tuple[float, float] = (0.05, 0.95)
     (True, True)
     """
     x = np.asarray(arr, dtype=float)
+    workers = min(defaults.CORES, x.shape[0] // _MIN_PER_THREAD)
+    if workers > 1:
+        # Every quantity is computed on its own, and NumPy's sorts, FFTs and partitions
+        # release the GIL: threads over blocks of quantities give the same numbers, sooner.
+        parts = np.array_split(x, workers)
+        with cf.ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda block: _gate_block(block, prob), parts))
+        return tuple(np.concatenate(col) for col in zip(*done, strict=True))
+    return _gate_block(x, prob)
+
+
+_MIN_PER_THREAD = 32
+
+
+def _gate_block(x: np.ndarray, prob: tuple[float, float]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gate_statistics` of the quantities of one block, in this thread."""
     split = _split_chains(x)
     z_split = _z_scale(split)
     folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])

@@ -224,7 +224,7 @@ def test_reliability_banner_state(seed_forecast):
     assert "NOT RELIABLE" in bad._repr_html_()
 
 
-@pytest.mark.parametrize("case", ["iid", "ar1", "shifted_chain", "ties", "odd_draws"])
+@pytest.mark.parametrize("case", ["iid", "ar1", "shifted_chain", "ties", "odd_draws", "many"])
 def test_gate_statistics_match_arviz_stats(case):
     """The vectorised gate diagnostics equal arviz-stats' rank R-hat, bulk and tail ESS."""
     from arviz_stats.base import array_stats
@@ -245,7 +245,9 @@ def test_gate_statistics_match_arviz_stats(case):
          "shifted_chain": lambda: rng.normal(size=(4, 4, 300))
          + np.array([0.0, 0.0, 0.0, 1.0])[None, :, None],
          "ties": lambda: rng.integers(0, 4, size=(6, 4, 300)).astype(float),
-         "odd_draws": lambda: ar1(5, 2, 301, np.linspace(0.1, 0.95, 5))}[case]()
+         "odd_draws": lambda: ar1(5, 2, 301, np.linspace(0.1, 0.95, 5)),
+         # enough quantities for the threaded path
+         "many": lambda: ar1(70, 4, 200, np.linspace(0.0, 0.95, 70))}[case]()
     rhat, ess_b, ess_t = gate_statistics(x, prob=(0.05, 0.95))
     kw = {"chain_axis": -2, "draw_axis": -1}
     np.testing.assert_allclose(rhat, array_stats.rhat(x, **kw), rtol=1e-10)
@@ -254,3 +256,34 @@ def test_gate_statistics_match_arviz_stats(case):
                                rtol=1e-10)
     if case == "shifted_chain":
         assert rhat.min() > 1.01  # the gate would fire
+    if case == "many":
+        from iamg_forecast.inference import _gate_block
+
+        for threaded, single in zip((rhat, ess_b, ess_t), _gate_block(x, (0.05, 0.95)),
+                                    strict=True):
+            np.testing.assert_array_equal(threaded, single)
+
+
+def test_posterior_tree_equals_nutpie_conversion(model, seed_items):
+    """Our conversion of the raw trace gives nutpie's arrays, dims and coordinates."""
+    import nutpie
+
+    from iamg_forecast.inference import COMPILED, sample_posterior
+
+    data = model.data(seed_items, dt.date(2026, 1, 31))
+    fitted = model.fitted_to(data)
+    ours = sample_posterior(fitted, data, seed=3, draws=60, tune=40, chains=2)
+    swapped = COMPILED.get(fitted).with_data(**fitted.graph_data(data))
+    theirs = nutpie.sample(swapped, draws=60, tune=40, chains=2, cores=2, seed=3,
+                           progress_bar=False, save_warmup=False)
+    assert set(ours.children) == {"posterior", "sample_stats"}
+    for group in ("posterior", "sample_stats"):
+        a, b = ours[group].to_dataset(), theirs[group].to_dataset()
+        assert set(a.data_vars) == set(b.data_vars)
+        for var in a.data_vars:
+            assert a[var].dims == b[var].dims, var
+            assert a[var].dtype == b[var].dtype, var
+            if a[var].dtype != object:
+                np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=var)
+            for dim in a[var].dims:
+                np.testing.assert_array_equal(a[dim].values, b[dim].values)
