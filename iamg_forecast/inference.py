@@ -28,10 +28,12 @@ __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagn
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
 PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
                     "driver_effect")
-# What a fit stores besides the free parameters: what forecasts and gates read. Everything
-# else (e.g. ``outcome_cum``) is recomputed in NumPy from these, so nutpie need not compile it
-# (see ``benchmarks/README.md``).
-STORED_VARS = POSTERIOR_VARS + PARAMETER_BLOCKS
+# What nutpie stores besides the free parameters. Everything else a forecast reads is
+# recomputed in NumPy from these (``indicator_eta`` and ``hazard_logit`` by
+# ``ScenarioModel.derived_paths`` right after sampling, ``outcome_cum`` from the hazards), so
+# nutpie need not compile, evaluate or convert it per draw (see ``benchmarks/README.md``).
+STORED_VARS = ("latent_state",) + PARAMETER_BLOCKS
+DERIVED_VARS = ("indicator_eta", "hazard_logit")
 
 
 class CompileCache:
@@ -126,8 +128,23 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
     kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
               "cores": min(defaults.CORES, chains), "progress_bar": progress}
     if save_warmup:
-        return nutpie.sample(swapped, save_warmup=True, **kwargs)
-    return posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kwargs), compiled)
+        tree = nutpie.sample(swapped, save_warmup=True, **kwargs)
+    else:
+        tree = posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kwargs), compiled)
+    return with_derived(tree, model)
+
+
+def with_derived(tree, model: ScenarioModel):
+    """Add :data:`DERIVED_VARS` to the ``posterior`` group (and ``warmup_posterior``)."""
+    dims = {"indicator_eta": ("chain", "draw", "indicator", "month"),
+            "hazard_logit": ("chain", "draw", "hazard", "month")}
+    for group in ("posterior", "warmup_posterior"):
+        if group not in tree.children:
+            continue
+        ds = tree[group].to_dataset()
+        derived = model.derived_paths({k: ds[k].values for k in ds.data_vars})
+        tree[group] = ds.assign({k: (dims[k], v) for k, v in derived.items()})
+    return tree
 
 
 # Per-draw sample statistics that are vectors (mass matrix, gradient, positions): nutpie drops

@@ -195,6 +195,17 @@ def _signed_matrix(values, entries: list[tuple[int, int, int]], shape: tuple[int
     return pt.set_subtensor(pt.zeros(shape)[rows, cols], signs * values)
 
 
+def _signed_matrix_np(values: np.ndarray, entries: list[tuple[int, int, int]],
+                      shape: tuple[int, int]) -> np.ndarray:
+    """:func:`_signed_matrix` for a batch of draws: ``values (..., K)`` → ``(..., *shape)``."""
+    values = np.asarray(values, dtype=float)
+    out = np.zeros(values.shape[:-1] + tuple(shape))
+    if entries:
+        rows, cols, signs = (np.array(c) for c in zip(*entries, strict=True))
+        out[..., rows, cols] = signs * values
+    return out
+
+
 @dataclass
 class ScenarioModel:
     """The scenario as a PyMC model with evidence slots.
@@ -227,6 +238,68 @@ class ScenarioModel:
             "outcome": s.outcome_names,
             "hazard": hazard_rows(s),
         }
+
+    @cached_property
+    def weight_entries(self) -> dict[str, list[tuple[int, int, int]]]:
+        """``(row, latent, sign)`` of each loading and each hazard driver, in block order.
+
+        The graph (:meth:`_build`) and :meth:`derived_paths` place the ``loading_size`` and
+        ``driver_effect`` blocks into their weight matrices with these entries.
+        """
+        s = self.spec
+        lat = {n: i for i, n in enumerate(s.latent_order)}
+        rows = hazard_rows(s)
+        loads = [(s.indicator_names.index(ind.name), lat[ld.latent], ld.sign)
+                 for ind in s.indicators for ld in ind.loadings]
+        drivers = [(rows.index(r), lat[d.latent], d.sign)
+                   for r, d in self._drivers()]
+        return {"loading": loads, "driver": drivers}
+
+    def _drivers(self) -> list[tuple[str, object]]:
+        """``(hazard row, driver)`` pairs in hazard-row order."""
+        s = self.spec
+        out: list[tuple[str, object]] = []
+        for r in hazard_rows(s):
+            owner = s.outcome(r) if r in s.outcome_names else s.group(r)
+            out += [(r, d) for d in owner.drivers]
+        return out
+
+    def derived_paths(self, post: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``indicator_eta`` and ``hazard_logit`` from latent paths and parameter blocks.
+
+        The same functions as the graph's deterministics of those names, in NumPy over any
+        leading (chain, draw) axes: fits store only the latent paths and the blocks, and these
+        are recomputed (``tests/test_model.py`` checks them against the graph).
+
+        Parameters
+        ----------
+        post : mapping
+            ``latent_state (..., latent, month)``, ``baseline (..., indicator)``,
+            ``hazard_base (..., hazard)`` and, when the spec has them, ``loading_size`` and
+            ``driver_effect``.
+
+        Returns
+        -------
+        dict
+            ``indicator_eta (..., indicator, month)``, ``hazard_logit (..., hazard, month)``.
+        """
+        s = self.spec
+        lat = np.asarray(post["latent_state"], dtype=float)
+        batch = lat.shape[:-2]
+        n_lat = len(s.latent_order)
+        out = {}
+        for name, base, block, key in (("indicator_eta", "baseline", "loading_size", "loading"),
+                                       ("hazard_logit", "hazard_base", "driver_effect",
+                                        "driver")):
+            b = np.asarray(post[base], dtype=float)
+            entries = self.weight_entries[key]
+            if not entries:
+                out[name] = np.broadcast_to(b[..., None], b.shape + lat.shape[-1:]).copy()
+                continue
+            w = _signed_matrix_np(post[block], entries, (b.shape[-1], n_lat))
+            out[name] = b[..., None] + np.matmul(w, lat)
+            assert out[name].shape[:-2] == batch
+        return out
 
     @property
     def hash(self) -> str:
@@ -356,17 +429,10 @@ class ScenarioModel:
         loads = [(ind.name, ld) for ind in s.indicators for ld in ind.loadings]
         coords["loading"] = [f"{i}:{ld.latent}" for i, ld in loads]
         rows = hazard_rows(s)
-        drivers: list[tuple[str, object]] = []
-        bases: list[PriorSpec] = []
-        for r in rows:
-            if r in s.outcome_names:
-                o = s.outcome(r)
-                bases.append(o.base)
-                drivers += [(r, d) for d in o.drivers]
-            else:
-                g = s.group(r)
-                bases.append(g.hazard)
-                drivers += [(r, d) for d in g.drivers]
+        bases: list[PriorSpec] = [s.outcome(r).base if r in s.outcome_names
+                                  else s.group(r).hazard for r in rows]
+        drivers = self._drivers()
+        entries = self.weight_entries
         coords["driver"] = [f"{r}:{d.latent}" for r, d in drivers]
         init = self.graph_data(self.data())
         lat_pos = {n: i for i, n in enumerate(order)}
@@ -408,9 +474,7 @@ class ScenarioModel:
                              [ld.prior for _, ld in loads])
             baseline = _block("baseline", "indicator", s.indicator_names,
                               [ind.baseline for ind in s.indicators])
-            w_ind = _signed_matrix(loading, [(s.indicator_names.index(i), lat_pos[ld.latent],
-                                              ld.sign) for i, ld in loads],
-                                   (len(s.indicators), len(order)))
+            w_ind = _signed_matrix(loading, entries["loading"], (len(s.indicators), len(order)))
             pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
                              dims=("indicator", "month"))
             eta_w = baseline[:, None] + pt.dot(w_ind, latent_w)
@@ -428,8 +492,7 @@ class ScenarioModel:
             if drivers:
                 dfx = _block("driver_effect", "driver", coords["driver"],
                              [d.prior for _, d in drivers])
-                w_hz = _signed_matrix(dfx, [(rows.index(r), lat_pos[d.latent], d.sign)
-                                            for r, d in drivers], (len(rows), len(order)))
+                w_hz = _signed_matrix(dfx, entries["driver"], (len(rows), len(order)))
 
             def hazards(states):
                 if w_hz is None:

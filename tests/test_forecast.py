@@ -268,14 +268,24 @@ def test_posterior_tree_equals_nutpie_conversion(model, seed_items):
     """Our conversion of the raw trace gives nutpie's arrays, dims and coordinates."""
     import nutpie
 
-    from iamg_forecast.inference import COMPILED, sample_posterior
+    from iamg_forecast.inference import (
+        COMPILED,
+        DERIVED_VARS,
+        posterior_tree,
+        sample_posterior,
+    )
 
     data = model.data(seed_items, dt.date(2026, 1, 31))
     fitted = model.fitted_to(data)
-    ours = sample_posterior(fitted, data, seed=3, draws=60, tune=40, chains=2)
-    swapped = COMPILED.get(fitted).with_data(**fitted.graph_data(data))
-    theirs = nutpie.sample(swapped, draws=60, tune=40, chains=2, cores=2, seed=3,
-                           progress_bar=False, save_warmup=False)
+    compiled = COMPILED.get(fitted)
+    swapped = compiled.with_data(**fitted.graph_data(data))
+    kw = {"draws": 60, "tune": 40, "chains": 2, "cores": 2, "seed": 3, "progress_bar": False}
+    ours = posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kw), compiled)
+    theirs = nutpie.sample(swapped, save_warmup=False, **kw)
+    # a fit adds the derived paths (checked against the graph in tests/test_model.py)
+    full = sample_posterior(fitted, data, seed=3, draws=60, tune=40, chains=2)
+    assert (set(full["posterior"].data_vars) - set(ours["posterior"].data_vars)
+            == set(DERIVED_VARS))
     assert set(ours.children) == {"posterior", "sample_stats"}
     for group in ("posterior", "sample_stats"):
         a, b = ours[group].to_dataset(), theirs[group].to_dataset()

@@ -245,3 +245,29 @@ def test_windowed_graph_likelihood_equals_the_full_numpy_likelihood(model, seed_
                 np.testing.assert_allclose(ll, m.loglik(eta[None], hz[None], data)[0],
                                            rtol=1e-10)
             pm.set_data(fitted.graph_data(fitted.data()))
+
+
+def test_derived_paths_equal_the_graph(model, seed_items):
+    """``indicator_eta`` and ``hazard_logit`` recomputed in NumPy equal the graph's, at random
+    points, with and without an intervention (which changes the latent paths)."""
+    import pytensor
+
+    from iamg_forecast.inference import PARAMETER_BLOCKS
+
+    for m in (model, model.do("iran_domestic_crisis", 1.5, start="2025-12")):
+        pmm = m.pymc_model
+        names = ["latent_state", *[b for b in PARAMETER_BLOCKS if b in pmm.named_vars],
+                 "indicator_eta", "hazard_logit"]
+        fn = pytensor.function(pmm.value_vars,
+                               pmm.replace_rvs_by_values([pmm[n] for n in names]),
+                               on_unused_input="ignore")
+        shapes = {k: np.shape(v) for k, v in pmm.initial_point(0).items()}
+        rng = np.random.default_rng(11)
+        draws = [dict(zip(names, fn(*[rng.normal(size=shapes[v.name])
+                                      for v in pmm.value_vars]), strict=True))
+                 for _ in range(4)]
+        batch = {k: np.stack([d[k] for d in draws]).reshape((2, 2) + draws[0][k].shape)
+                 for k in names}
+        derived = m.derived_paths(batch)
+        for k in ("indicator_eta", "hazard_logit"):
+            np.testing.assert_allclose(derived[k], batch[k], rtol=1e-12, atol=1e-12)
