@@ -195,17 +195,6 @@ def _signed_matrix(values, entries: list[tuple[int, int, int]], shape: tuple[int
     return pt.set_subtensor(pt.zeros(shape)[rows, cols], signs * values)
 
 
-def _signed_matrix_np(values: np.ndarray, entries: list[tuple[int, int, int]],
-                      shape: tuple[int, int]) -> np.ndarray:
-    """:func:`_signed_matrix` for a batch of draws: ``values (..., K)`` → ``(..., *shape)``."""
-    values = np.asarray(values, dtype=float)
-    out = np.zeros(values.shape[:-1] + tuple(shape))
-    if entries:
-        rows, cols, signs = (np.array(c) for c in zip(*entries, strict=True))
-        out[..., rows, cols] = signs * values
-    return out
-
-
 @dataclass
 class ScenarioModel:
     """The scenario as a PyMC model with evidence slots.
@@ -283,22 +272,18 @@ class ScenarioModel:
         dict
             ``indicator_eta (..., indicator, month)``, ``hazard_logit (..., hazard, month)``.
         """
-        s = self.spec
         lat = np.asarray(post["latent_state"], dtype=float)
-        batch = lat.shape[:-2]
-        n_lat = len(s.latent_order)
         out = {}
         for name, base, block, key in (("indicator_eta", "baseline", "loading_size", "loading"),
                                        ("hazard_logit", "hazard_base", "driver_effect",
                                         "driver")):
             b = np.asarray(post[base], dtype=float)
-            entries = self.weight_entries[key]
-            if not entries:
-                out[name] = np.broadcast_to(b[..., None], b.shape + lat.shape[-1:]).copy()
-                continue
-            w = _signed_matrix_np(post[block], entries, (b.shape[-1], n_lat))
-            out[name] = b[..., None] + np.matmul(w, lat)
-            assert out[name].shape[:-2] == batch
+            res = np.repeat(b[..., None], lat.shape[-1], axis=-1)
+            # the weight matrices are sparse: one update per entry beats a batched matmul
+            values = np.asarray(post[block], dtype=float) if block in post else None
+            for k, (row, col, sign) in enumerate(self.weight_entries[key]):
+                res[..., row, :] += (sign * values[..., k])[..., None] * lat[..., col, :]
+            out[name] = res
         return out
 
     @property
