@@ -21,7 +21,11 @@ SURPRISE_ALPHA = 0.05
 SIGNPOST_RELIABILITY = "B2"        # grade assumed for a hypothetical future report
 CALIBRATED_MIN_N = 100
 # ``make calibrate``: SBC simulations, scored worlds, power-check runs per bug and their size.
-CALIBRATION_SIZES = {"n_sims": 500, "n_worlds": 1000, "power_repeats": 3, "power_sims": 200}
+CALIBRATION_SIZES = {"n_sims": 500, "n_worlds": 1000, "power_repeats": 3,
+                     # A report counted twice moves the forecasts about as much as sampler
+                     # noise does; SBC needs 800 worlds to see it (docs/calibration.md).
+                     "power_sims": {"half_likelihood": 200, "doubled_prior_initial": 200,
+                                    "double_counted_item": 800}}
 
 
 def env_int(name: str, default: int) -> int:

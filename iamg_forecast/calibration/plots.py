@@ -146,11 +146,12 @@ def plot_power(power: Any) -> Figure:
     ax = fig.add_subplot()
     ax.bar(fr["bug"], fr["fraction_failed"],
            color=["0.6" if b == "control" else "C3" for b in fr["bug"]])
-    for x, (f, n) in enumerate(zip(fr["fraction_failed"], fr["runs"], strict=True)):
-        ax.text(x, f + 0.02, f"{f:.0%} of {n}", ha="center", fontsize=8)
+    for x, (f, n, size) in enumerate(zip(fr["fraction_failed"], fr["runs"], fr["n_sims"],
+                                         strict=True)):
+        ax.text(x, f + 0.02, f"{f:.0%} of {n} x {size}", ha="center", fontsize=8)
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("share of SBC runs failing", fontsize=8)
-    ax.set_title(f"Power: planted bugs, {power.n_sims} simulations per run", fontsize=9)
+    ax.set_title("Power: planted bugs (runs x simulations per run)", fontsize=9)
     ax.tick_params(labelsize=7)
     return fig
 

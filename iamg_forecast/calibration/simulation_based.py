@@ -28,7 +28,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -157,13 +157,30 @@ class CountCellTwice:
     def __call__(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # noqa: D102
         out = dict(data)
         obs = np.array(data["ind_observed"], dtype=float, copy=True)
-        cells = list(zip(*np.nonzero(obs), strict=True))
-        if cells:
-            rel = data["ind_rel"]
-            i, m = min(cells, key=lambda c: (-c[1], -rel[c], c[0]))
-            obs[i, m] = 2.0
+        cell = newest_report_cell(data)
+        if cell is not None:
+            obs[cell] = 2.0
         out["ind_observed"] = obs
         return out
+
+
+def newest_report_cell(data: dict[str, np.ndarray]) -> tuple[int, int] | None:
+    """``(indicator, month)`` of the newest report: the most reliable observed report of the
+    latest observed month (first in indicator order on ties); None without observed cells.
+
+    Examples
+    --------
+    >>> newest_report_cell({"ind_observed": np.array([[1.0, 1.0], [0.0, 1.0]]),
+    ...                     "ind_rel": np.array([[0.83, 0.66], [0.5, 0.83]])})
+    (1, 1)
+    """
+    obs = np.asarray(data["ind_observed"])
+    cells = list(zip(*np.nonzero(obs), strict=True))
+    if not cells:
+        return None
+    rel = data["ind_rel"]
+    i, m = min(cells, key=lambda c: (-c[1], -rel[c], c[0]))
+    return int(i), int(m)
 
 
 @dataclass(frozen=True)
@@ -237,18 +254,19 @@ def doubled_prior_model(model: ScenarioModel, which: str = "innovation_sd",
 
 # ---- quantities ------------------------------------------------------------------------------
 def quantity_names(model: ScenarioModel) -> list[str]:
-    """Names of the ranked quantities: ``latent:<name>``, ``p:<outcome>``, ``loglik``.
+    """Names of the ranked quantities: ``latent:<name>``, ``p:<outcome>``, ``loglik`` and
+    ``loglik:newest_report``.
 
     Examples
     --------
     >>> from iamg_forecast import load_model
     >>> names = quantity_names(load_model())
-    >>> names[0], names[-1], len(names)
-    ('latent:iran_domestic_crisis', 'loglik', 19)
+    >>> names[0], names[-2:], len(names)
+    ('latent:iran_domestic_crisis', ['loglik', 'loglik:newest_report'], 20)
     """
     s = model.spec
     return ([f"latent:{n}" for n in s.latent_order] + [f"p:{o}" for o in s.outcome_names]
-            + ["loglik"])
+            + ["loglik", "loglik:newest_report"])
 
 
 def _outcome_probs(model: ScenarioModel, hz: np.ndarray, data: dict, h_idx: int) -> np.ndarray:
@@ -263,13 +281,24 @@ def _outcome_probs(model: ScenarioModel, hz: np.ndarray, data: dict, h_idx: int)
 
 def _quantities(model: ScenarioModel, lat: np.ndarray, eta: np.ndarray, hz: np.ndarray,
                 data: dict, as_of: dt.date, horizon: dt.date) -> np.ndarray:
-    """Test quantities ``(n, Q)`` from flat draws ``lat (n, L, M)``, ``eta``, ``hz``."""
+    """Test quantities ``(n, Q)`` from flat draws ``lat (n, L, M)``, ``eta``, ``hz``.
+
+    The last one is the log-likelihood of the newest report alone (:func:`newest_report_cell`):
+    the report an analyst has just logged, and the one whose weight errors (a report counted
+    twice) the other quantities barely see.
+    """
     s = model.spec
     m_as = s.month_index(as_of)
     h_idx = s.month_index(horizon)
     p = _outcome_probs(model, hz, data, h_idx)
     ll = model.loglik(eta, hz, data)
-    return np.concatenate([lat[:, :, m_as], p, ll[:, None]], axis=1)
+    newest = np.zeros(np.shape(data["ind_observed"]), bool)
+    cell = newest_report_cell(data)
+    if cell is not None:
+        newest[cell] = True
+    ll_new = model.loglik(eta, hz, data, cells=newest, outcomes=False)
+    return np.concatenate([lat[:, :, m_as], p, ll[:, None], np.reshape(ll_new, (-1, 1))],
+                          axis=1)
 
 
 def _seed_of(*parts: int) -> int:
@@ -893,18 +922,21 @@ class PowerResult:
         and outcomes of ``|p_fit(bug) - p_fit(control)|`` on the same worlds with the same
         sampler seeds (how much the bug moves the forecasts; NaN without a control run). The
         ``control`` rows (no bug) give the false-alarm rate.
-    n_sims, repeats : int
+    n_sims : dict
+        Simulations per SBC run, per arm (bug name or ``control``).
+    repeats : int
     """
 
     runs: pd.DataFrame
-    n_sims: int
+    n_sims: dict[str, int]
     repeats: int
     results: dict[tuple[str, int], SBCResult] = field(default_factory=dict, repr=False)
 
     def fractions(self) -> pd.DataFrame:
         """Fraction of SBC runs that failed, per bug."""
         g = self.runs.groupby("bug", sort=False)
-        return pd.DataFrame({"runs": g.size(), "failed": g["failed"].sum(),
+        return pd.DataFrame({"n_sims": g["n_sims"].first(), "runs": g.size(),
+                             "failed": g["failed"].sum(),
                              "fraction_failed": g["failed"].mean(),
                              "mean_abs_shift": g["mean_abs_shift"].mean()}).reset_index()
 
@@ -946,7 +978,8 @@ def planted_bug(model: ScenarioModel, name: str
     raise ValueError(f"unknown bug {name!r}; expected {CONTROL!r} or one of {ALL_BUGS}")
 
 
-def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
+def power_check(model: ScenarioModel, n_sims: int | Mapping[str, int] = 100,
+                repeats: int = 3, *,
                 bugs: Sequence[str] = BUGS, executor: cf.Executor | None = None, seed: int = 0,
                 items: Iterable[Evidence] | None = None, draws: int = 400, tune: int = 300,
                 chains: int = 2, thin_to: int = 100, store: str | Path | None = None,
@@ -968,8 +1001,12 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     Parameters
     ----------
     model : ScenarioModel
-    n_sims, repeats : int
-        Size of each SBC run and number of runs per bug.
+    n_sims : int or mapping
+        Simulations per SBC run: one size for every bug, or ``{bug: size}`` (bugs not named
+        use 100). The control arm runs at the largest size; world ``k`` does not depend on the
+        size, so every bug run is paired with the control's first worlds.
+    repeats : int
+        Runs per bug.
     bugs : sequence of str
         Names from :data:`ALL_BUGS`.
     executor : concurrent.futures.Executor, optional
@@ -996,27 +1033,31 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     >>> pw.fractions()  # doctest: +SKIP
     """
     say = _progress_fn(progress)
+    arms = ([CONTROL] if control else []) + [b for b in bugs if b != CONTROL]
+    sizes = power_sizes(n_sims, arms)
     rows, results = [], {}
     reference: dict[int, np.ndarray] = {}
     own = executor is None
     ex = default_executor(chains) if own else executor
     try:
-        for name in ([CONTROL] if control else []) + [b for b in bugs if b != CONTROL]:
+        for name in arms:
             transform, fit_model, what = planted_bug(model, name)
             for r in range(repeats):
                 s = seed + r
                 sub = None if store is None else Path(store) / name / f"seed{s}"
-                res = sbc(model, n_sims=n_sims, executor=ex, seed=s, items=items, draws=draws,
-                          tune=tune, chains=chains, thin_to=thin_to, fit_transform=transform,
-                          fit_model=fit_model, store=sub, alpha=alpha, progress=progress)
+                res = sbc(model, n_sims=sizes[name], executor=ex, seed=s, items=items,
+                          draws=draws, tune=tune, chains=chains, thin_to=thin_to,
+                          fit_transform=transform, fit_model=fit_model, store=sub,
+                          alpha=alpha, progress=progress)
                 t = res.table()
                 worst = t.loc[t["p_holm"].idxmin()]
                 p_fit = res.tree["forecasts"]["p_fit"].values
                 if name == CONTROL:
                     reference[s] = p_fit
-                shift = (float(np.mean(np.abs(p_fit - reference[s])))
+                shift = (float(np.mean(np.abs(p_fit - reference[s][:len(p_fit)])))
                          if name != CONTROL and s in reference else float("nan"))
-                rows.append({"bug": name, "description": what, "repeat": r, "seed": s,
+                rows.append({"bug": name, "description": what, "n_sims": sizes[name],
+                             "repeat": r, "seed": s,
                              "failed": not res.passed, "n_fail": int((~t["passed"]).sum()),
                              "min_p_holm": float(worst["p_holm"]),
                              "worst_quantity": str(worst["quantity"]),
@@ -1027,5 +1068,35 @@ def power_check(model: ScenarioModel, n_sims: int = 100, repeats: int = 3, *,
     finally:
         if own:
             ex.shutdown(wait=True, cancel_futures=True)
-    return PowerResult(runs=pd.DataFrame(rows), n_sims=n_sims, repeats=repeats,
+    return PowerResult(runs=pd.DataFrame(rows), n_sims=sizes, repeats=repeats,
                        results=results)
+
+
+def power_sizes(n_sims: int | Mapping[str, int], arms: Sequence[str],
+                default: int = 100) -> dict[str, int]:
+    """Simulations per SBC run for each power-check arm; the control runs at the largest.
+
+    Examples
+    --------
+    >>> power_sizes({"double_counted_item": 800, "half_likelihood": 200},
+    ...             ["control", "half_likelihood", "double_counted_item"])
+    {'control': 800, 'half_likelihood': 200, 'double_counted_item': 800}
+    >>> power_sizes(50, ["control", "half_likelihood"])
+    {'control': 50, 'half_likelihood': 50}
+    """
+    if isinstance(n_sims, Mapping):
+        unknown = sorted(set(n_sims) - set(ALL_BUGS) - {CONTROL})
+        if unknown:
+            raise ValueError(f"power-check sizes name unknown bugs {unknown}; expected names "
+                             f"from {ALL_BUGS}")
+        sizes = {a: int(n_sims.get(a, default)) for a in arms if a != CONTROL}
+    else:
+        sizes = {a: int(n_sims) for a in arms if a != CONTROL}
+    bad = {a: n for a, n in sizes.items() if n < 2}
+    if bad:
+        raise ValueError(f"power-check sizes must be at least 2 simulations, got {bad}")
+    if CONTROL in arms:
+        top = max(sizes.values(), default=int(n_sims) if not isinstance(n_sims, Mapping)
+                  else default)
+        sizes = {CONTROL: top, **sizes}
+    return sizes

@@ -13,7 +13,7 @@ import html
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,8 @@ def _jsonable(obj: Any) -> Any:
 def run_calibration(out_html: str | Path = "reports/calibration.html",
                     n_sims: int = FULL_SIZES["n_sims"], n_worlds: int = FULL_SIZES["n_worlds"],
                     power_repeats: int = FULL_SIZES["power_repeats"], seed: int = 0, *,
-                    power_sims: int = FULL_SIZES["power_sims"], n_whatif: int | None = None,
+                    power_sims: int | Mapping[str, int] = FULL_SIZES["power_sims"],
+                    n_whatif: int | None = None,
                     model: ScenarioModel | None = None, executor: cf.Executor | None = None,
                     store: str | Path | None = None, draws: int = 400, tune: int = 300,
                     chains: int = 2, thin_to: int = 100, lfo_enabled: bool = True,
@@ -76,8 +77,9 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
     power_repeats : int
         SBC runs per planted bug (0 skips the power check).
     seed : int
-    power_sims : int
-        Simulations per power-check SBC run.
+    power_sims : int or mapping
+        Simulations per power-check SBC run: one size for every bug or ``{bug: size}``
+        (:func:`~iamg_forecast.calibration.simulation_based.power_sizes`).
     n_whatif : int, optional
         Worlds that also get the PSIS what-if path (a second fit each); default ``n_worlds``.
     model : ScenarioModel, optional
@@ -129,7 +131,7 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
     figs: dict[str, Any] = {}
     try:
         say(f"[calibrate] {max(n_sims, n_worlds)} worlds ({n_whatif} with the what-if path), "
-            f"SBC on {n_sims}, power {power_repeats} x {power_sims} per bug")
+            f"SBC on {n_sims}, power {power_repeats} runs x {power_sims} per bug")
         lfo_fut = None
         if lfo_enabled:
             # queued behind the main simulations on the same workers (no extra compile)
@@ -319,7 +321,7 @@ def write_html(path: str | Path, summary: dict[str, Any], *, sbc_res, ws, power,
                      f"{r['band_coverage']:.0%} of forecast values"))
     if s["power"]:
         for bug, fr in s["power"]["fraction_failed"].items():
-            runs = f"{s['power']['repeats']} runs of {s['power']['n_sims']} simulations"
+            runs = f"{s['power']['repeats']} runs of {s['power']['n_sims'][bug]} simulations"
             if bug == "control":
                 # Holm holds the family-wise rate at 5%: failing half of the correct runs
                 # (2 of 3: probability < 0.01) means the test, not a bug, is at fault.

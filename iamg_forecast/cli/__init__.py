@@ -243,8 +243,9 @@ def calibrate_cmd(
     n_worlds: Annotated[int, typer.Option(help="Simulated worlds to score.")] = _SIZES["n_worlds"],
     power_repeats: Annotated[int, typer.Option(
         help="SBC runs per planted bug (0 skips the power check).")] = _SIZES["power_repeats"],
-    power_sims: Annotated[int, typer.Option(help="Simulations per power-check run.")] = _SIZES[
-        "power_sims"],
+    power_sims: Annotated[int | None, typer.Option(
+        help="Simulations per power-check run, for every bug. Default: "
+             + ", ".join(f"{k} {v}" for k, v in _SIZES["power_sims"].items()) + ".")] = None,
     store: Annotated[Path | None, typer.Option(
         help="Directory keeping every simulation; a re-run resumes from it.")] = None,
     seed: Annotated[int, typer.Option(help="Seed (every simulation is seeded by its index).")
@@ -262,13 +263,15 @@ def calibrate_cmd(
     from iamg_forecast.calibration.suite import run_calibration
 
     for name, value in (("--n-sims", n_sims), ("--n-worlds", n_worlds),
-                        ("--power-sims", power_sims)):
+                        ("--power-sims", 2 if power_sims is None else power_sims)):
         if value < 2:
             raise typer.BadParameter(f"{name} must be at least 2, got {value}")
     if power_repeats < 0:
         raise typer.BadParameter(f"--power-repeats must be >= 0, got {power_repeats}")
     summary = run_calibration(out, n_sims=n_sims, n_worlds=n_worlds,
-                              power_repeats=power_repeats, power_sims=power_sims, seed=seed,
+                              power_repeats=power_repeats,
+                              power_sims=_SIZES["power_sims"] if power_sims is None else power_sims,
+                              seed=seed,
                               store=store, progress=not quiet)
     typer.echo(json.dumps(summary, indent=1, default=str))
     if strict and summary["failed_checks"]:
