@@ -79,11 +79,23 @@ def test_cli_rejects_bad_sizes_before_any_work():
     assert "--n-sims must be at least 2, got 1" in res.output
 
 
-def test_cli_defaults_are_the_full_sizes():
-    import inspect
+def test_cli_defaults_are_the_full_sizes(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
 
-    from iamg_forecast.calibration.suite import FULL_SIZES
-    from iamg_forecast.cli import calibrate_cmd
+    from iamg_forecast.calibration import suite
+    from iamg_forecast.cli import app
 
-    params = inspect.signature(calibrate_cmd).parameters
-    assert {k: params[k].default for k in FULL_SIZES} == FULL_SIZES
+    seen: list[dict] = []
+
+    def fake_run(out, **kwargs):
+        seen.append(kwargs)
+        return {"failed_checks": []}
+
+    monkeypatch.setattr(suite, "run_calibration", fake_run)
+    out = str(tmp_path / "c.html")
+    assert CliRunner().invoke(app, ["calibrate", "--out", out, "--quiet"]).exit_code == 0
+    assert {k: seen[0][k] for k in suite.FULL_SIZES} == suite.FULL_SIZES
+    # --power-sims sets one size for every bug
+    assert CliRunner().invoke(app, ["calibrate", "--out", out, "--quiet",
+                                    "--power-sims", "40"]).exit_code == 0
+    assert seen[1]["power_sims"] == 40
