@@ -383,7 +383,9 @@ def write_html(path: str | Path, summary: dict[str, Any], *, sbc_res, ws, power,
             "how often a correct fit fails by chance. <i>mean_abs_shift</i> is how far the "
             "bug moves the forecasts: the mean over worlds and outcomes of |p(bug) - "
             "p(control)| on the same worlds with the same sampler seeds; part of it is "
-            "Monte Carlo noise, since a changed fit follows another sampler path.</p>")
+            "Monte Carlo noise, since a changed fit follows another sampler path. "
+            "<i>n_sims</i> is the size of each run: the control runs at the largest size, "
+            "and a smaller run is compared with the control's first worlds.</p>")
         parts.append(_table(power.fractions(), left=("bug",)))
         parts.append(_table(power.runs[["bug", "repeat", "seed", "failed", "n_fail",
                                         "min_p_holm", "worst_quantity", "mean_abs_shift"]],
