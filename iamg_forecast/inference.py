@@ -12,6 +12,7 @@ import contextlib
 import functools
 import io
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,15 +24,16 @@ from iamg_forecast.model import ScenarioModel
 
 __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
            "gate_quantities", "gate_statistics", "diagnostics_of", "psis_log_weights",
-           "weighted_quantiles", "package_versions", "posterior_tree"]
+           "weighted_quantiles", "package_versions", "posterior_tree", "derived_vars"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
 PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
                     "driver_effect")
-# What nutpie stores besides the free parameters. Everything else a forecast reads is
-# recomputed in NumPy from these (``indicator_eta`` and ``hazard_logit`` by
-# ``ScenarioModel.derived_paths`` right after sampling, ``outcome_cum`` from the hazards), so
-# nutpie need not compile, evaluate or convert it per draw (see ``benchmarks/README.md``).
+# What a fit keeps: nutpie's trace also holds the free (non-centred) variables, which are not
+# converted. Everything else a forecast reads is recomputed in NumPy from these
+# (``indicator_eta`` and ``hazard_logit`` by ``ScenarioModel.derived_paths`` right after
+# sampling, ``outcome_cum`` from the hazards), so nutpie need not compile, evaluate or convert
+# it per draw (see ``benchmarks/README.md``).
 STORED_VARS = ("latent_state",) + PARAMETER_BLOCKS
 DERIVED_VARS = ("indicator_eta", "hazard_logit")
 
@@ -128,22 +130,29 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
     kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
               "cores": min(defaults.CORES, chains), "progress_bar": progress}
     if save_warmup:
-        tree = nutpie.sample(swapped, save_warmup=True, **kwargs)
-    else:
-        tree = posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kwargs), compiled)
-    return with_derived(tree, model)
+        return with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
+    raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
+    return posterior_tree(raw, compiled, keep=STORED_VARS,
+                          derive=lambda post: derived_vars(post, model))
+
+
+_DERIVED_DIMS = {"indicator_eta": ("indicator", "month"), "hazard_logit": ("hazard", "month")}
+
+
+def derived_vars(post: Mapping[str, np.ndarray], model: ScenarioModel
+                 ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    """:data:`DERIVED_VARS` of the draws ``post`` as ``{name: (dims, values)}``."""
+    derived = model.derived_paths(post)
+    return {k: (("chain", "draw", *_DERIVED_DIMS[k]), v) for k, v in derived.items()}
 
 
 def with_derived(tree, model: ScenarioModel):
     """Add :data:`DERIVED_VARS` to the ``posterior`` group (and ``warmup_posterior``)."""
-    dims = {"indicator_eta": ("chain", "draw", "indicator", "month"),
-            "hazard_logit": ("chain", "draw", "hazard", "month")}
     for group in ("posterior", "warmup_posterior"):
         if group not in tree.children:
             continue
         ds = tree[group].to_dataset()
-        derived = model.derived_paths({k: ds[k].values for k in ds.data_vars})
-        tree[group] = ds.assign({k: (dims[k], v) for k, v in derived.items()})
+        tree[group] = ds.assign(derived_vars({k: ds[k].values for k in ds.data_vars}, model))
     return tree
 
 
@@ -156,13 +165,26 @@ _VECTOR_STATS = frozenset({
     "transformation_mu"})
 
 
-def posterior_tree(raw, compiled):
+def posterior_tree(raw, compiled, keep: Iterable[str] | None = None,
+                   derive: Callable[[dict[str, np.ndarray]], dict] | None = None):
     """``posterior`` and ``sample_stats`` of a raw nutpie trace, as a DataTree.
 
     The same arrays, dims and coordinates as nutpie's own conversion, without converting the
     tuning draws it would then drop (``save_warmup=False``) and without ArviZ's generic
     dictionary conversion: about half the cost (``benchmarks/README.md``).
-    ``tests/test_inference.py`` checks it against nutpie's conversion of the same run.
+    ``tests/test_forecast.py`` checks it against nutpie's conversion of the same run.
+
+    Parameters
+    ----------
+    raw : nutpie raw trace
+        ``nutpie.sample(..., return_raw_trace=True)``.
+    compiled : nutpie compiled model
+    keep : iterable of str, optional
+        Posterior variables to convert (default: all). A fit keeps :data:`STORED_VARS`: the
+        non-centred raw variables are not read downstream and would double the work.
+    derive : callable, optional
+        Maps the converted posterior arrays to ``{name: (dims, values)}`` added to the
+        posterior (:func:`derived_vars`).
     """
     import pandas as pd
     import pyarrow
@@ -176,12 +198,19 @@ def posterior_tree(raw, compiled):
     n_draws = max(b.num_rows - t for b, t in zip(stat_batches, tuning, strict=True))
     groups: dict[str, dict[str, np.ndarray]] = {"posterior": {}, "sample_stats": {}}
     dims: dict[str, list[str]] = {}
-    skip = {"posterior": list(compiled.reparameterized_names),
-            "sample_stats": [*_VECTOR_STATS, "chain", "draw"]}
+    skip_post = list(compiled.reparameterized_names)
+    if keep is not None:
+        wanted = set(keep)
+        skip_post += [c for c in draw_batches[0].column_names if c not in wanted]
+    skip = {"posterior": skip_post, "sample_stats": [*_VECTOR_STATS, "chain", "draw"]}
     for name, batches in (("posterior", draw_batches), ("sample_stats", stat_batches)):
         for chain, (batch, t) in enumerate(zip(batches, tuning, strict=True)):
             _add_arrow_data(groups[name], n_draws, batch.slice(t, batch.num_rows - t), chain,
                             n_chains, dims, skip[name])
+    if derive is not None:
+        for var, (var_dims, values) in derive(groups["posterior"]).items():
+            groups["posterior"][var] = values
+            dims[var] = list(var_dims[2:])
     coords = {name: pd.Index(vals) for name, vals in compiled.coords.items()}
     base = {"chain": np.arange(n_chains), "draw": np.arange(n_draws)}
 
@@ -277,12 +306,16 @@ def _split_chains(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[..., :half], x[..., -half:]], axis=-2)
 
 
-def _z_scale(x: np.ndarray) -> np.ndarray:
+def _z_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rank-normalise each quantity over all its chains and draws (Blom, ``c = 3/8``).
 
     The same as ``ndtri((rankdata(x, "average") - 3/8) / (n + 1/4))`` per quantity, with one
     quicksort per row: a tie group spanning sorted positions ``start..end`` has average rank
-    ``(start + end) / 2 + 1``, so the scores are looked up on a half-integer grid.
+    ``(start + end) / 2 + 1``, so the scores are looked up on a half-integer grid. Rows
+    without ties (most rows of continuous draws) skip the tie bookkeeping.
+
+    Returns the scores (shape of ``x``) and each row's sorted values ``(Q, n)``, from which
+    the caller reads medians and quantiles without sorting again.
     """
     from scipy import special
 
@@ -290,17 +323,36 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     q, n = flat.shape
     order = np.argsort(flat, axis=1)
     ordered = np.take_along_axis(flat, order, axis=1)
-    cols = np.arange(n)
-    first = np.ones((q, n), bool)
-    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    last = np.ones((q, n), bool)
-    last[:, :-1] = first[:, 1:]
-    start = np.maximum.accumulate(np.where(first, cols, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last, cols, n)[:, ::-1], axis=1)[:, ::-1]
     scores = special.ndtri((np.arange(2 * n - 1) / 2.0 + 1.0 - 0.375) / (n + 0.25))
+    differs = ordered[:, 1:] != ordered[:, :-1]
+    position = np.broadcast_to(2 * np.arange(n), (q, n))   # start + end without ties
+    tied = np.flatnonzero(~differs.all(axis=1))
+    if tied.size:
+        position = position.copy()
+        cols = np.arange(n)
+        first = np.ones((tied.size, n), bool)
+        first[:, 1:] = differs[tied]
+        last = np.ones((tied.size, n), bool)
+        last[:, :-1] = first[:, 1:]
+        start = np.maximum.accumulate(np.where(first, cols, 0), axis=1)
+        end = np.minimum.accumulate(np.where(last, cols, n)[:, ::-1], axis=1)[:, ::-1]
+        position[tied] = start + end
     out = np.empty(flat.shape)
-    np.put_along_axis(out, order, scores[start + end], axis=1)
-    return out.reshape(x.shape)
+    np.put_along_axis(out, order, scores[position], axis=1)
+    return out.reshape(x.shape), ordered
+
+
+def _sorted_quantile(ordered: np.ndarray, p: float) -> np.ndarray:
+    """``np.quantile(row, p)`` (linear method) of each row of already sorted ``ordered``."""
+    n = ordered.shape[1]
+    virtual = (n - 1) * p
+    lo = int(np.floor(virtual))
+    hi = min(lo + 1, n - 1)
+    gamma = virtual - lo
+    a, b = ordered[:, lo], ordered[:, hi]
+    diff = b - a
+    # NumPy's lerp: from the nearer end, so that gamma = 0 or 1 gives a or b exactly
+    return b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
@@ -404,13 +456,18 @@ def _gate_block(x: np.ndarray, prob: tuple[float, float]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`gate_statistics` of the quantities of one block, in this thread."""
     split = _split_chains(x)
-    z_split = _z_scale(split)
-    folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
-    rhat = np.maximum(_rhat(z_split), _rhat(_z_scale(folded)))
+    z_split, ordered = _z_scale(split)
+    n = ordered.shape[1]
+    median = 0.5 * (ordered[:, (n - 1) // 2] + ordered[:, n // 2])
+    folded = np.abs(split - median[:, None, None])
+    rhat = np.maximum(_rhat(z_split), _rhat(_z_scale(folded)[0]))
     ess_bulk = _ess(z_split)
-    flat = x.reshape(x.shape[0], -1)
-    tails = [_ess(_split_chains((x <= np.quantile(flat, p, axis=1)[:, None, None])
-                                .astype(float))) for p in prob]
+    if x.shape[-1] % 2 == 0:    # the split chains hold every draw: same sorted values as x
+        cut = [_sorted_quantile(ordered, p) for p in prob]
+    else:
+        cut = list(np.quantile(x.reshape(x.shape[0], -1), prob, axis=1))
+    # split(x <= q) is (split(x) <= q): the indicator is taken on the split draws directly
+    tails = [_ess((split <= c[:, None, None]).astype(float)) for c in cut]
     return rhat, ess_bulk, np.minimum(*tails)
 
 

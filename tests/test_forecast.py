@@ -271,8 +271,10 @@ def test_posterior_tree_equals_nutpie_conversion(model, seed_items):
     from iamg_forecast.inference import (
         COMPILED,
         DERIVED_VARS,
+        STORED_VARS,
         posterior_tree,
         sample_posterior,
+        with_derived,
     )
 
     data = model.data(seed_items, dt.date(2026, 1, 31))
@@ -282,10 +284,18 @@ def test_posterior_tree_equals_nutpie_conversion(model, seed_items):
     kw = {"draws": 60, "tune": 40, "chains": 2, "cores": 2, "seed": 3, "progress_bar": False}
     ours = posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kw), compiled)
     theirs = nutpie.sample(swapped, save_warmup=False, **kw)
-    # a fit adds the derived paths (checked against the graph in tests/test_model.py)
+    # A fit keeps the stored variables and adds the derived paths (checked against the graph
+    # in tests/test_model.py), built straight into the tree: the same as adding them after.
     full = sample_posterior(fitted, data, seed=3, draws=60, tune=40, chains=2)
-    assert (set(full["posterior"].data_vars) - set(ours["posterior"].data_vars)
-            == set(DERIVED_VARS))
+    assert set(full["posterior"].data_vars) == set(STORED_VARS) | set(DERIVED_VARS)
+    assert set(ours["posterior"].data_vars) > set(STORED_VARS)   # the free variables too
+    kept = posterior_tree(nutpie.sample(swapped, return_raw_trace=True, **kw), compiled,
+                          keep=STORED_VARS)
+    after = with_derived(kept, fitted)
+    for var in full["posterior"].data_vars:
+        assert full["posterior"][var].dims == after["posterior"][var].dims, var
+        np.testing.assert_array_equal(full["posterior"][var].values,
+                                      after["posterior"][var].values, err_msg=var)
     assert set(ours.children) == {"posterior", "sample_stats"}
     for group in ("posterior", "sample_stats"):
         a, b = ours[group].to_dataset(), theirs[group].to_dataset()
