@@ -114,6 +114,10 @@ def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: A
     return as_of_d, hz
 
 
+# Data slots that say what is known of the outcomes (as opposed to indicator reports).
+_OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "obs_through")
+
+
 def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizon: Any = None,
              seed: int | None = None, draws: int | None = None, chains: int | None = None,
              tune: int | None = None, progress: bool = False,
@@ -367,14 +371,13 @@ class Forecast:
                    | (new["ind_value"] != old["ind_value"])
                    | (new["ind_rel"] != old["ind_rel"]))
         lr = self._loglik(new, changed) - self._loglik(old, changed)
-        outcome_keys = ("event_month", "group_month", "group_choice", "obs_through")
-        if any(not np.array_equal(new[k], old[k]) for k in outcome_keys):
+        if any(not np.array_equal(new[k], old[k]) for k in _OUTCOME_KEYS):
             lr = lr + self._outcome_loglik(new) - self._outcome_loglik(old)
         return lr
 
-    def _reweighted(self, new_data: dict, base_lw: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, float]:
-        lr = self._log_ratio(new_data, self.data)
+    def _reweighted(self, new_data: dict, base_lw: np.ndarray | None = None,
+                    log_ratio: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        lr = self._log_ratio(new_data, self.data) if log_ratio is None else log_ratio
         base = np.log(self.weights) if base_lw is None else base_lw.reshape(-1)
         shape = self.draws["hazard_logit"].shape[:2]
         lw, k = psis_log_weights((lr + base + np.log(self.weights.size)).reshape(shape))
@@ -535,26 +538,35 @@ class Forecast:
                 "outcomes": moved.reset_index()}
 
     # ---- signposts and surprise ----------------------------------------------------------
-    def _predictive_report_prob(self, i: int, m: int, value: float = 1.0) -> np.ndarray:
-        """Per-draw probability that indicator ``i`` is reported with ``value`` in month ``m``
-        (binary: the event; count: at least one).
+    def _with_report(self, item: Evidence) -> dict[str, np.ndarray]:
+        """Return this forecast's data plus one report, possibly dated after ``as_of``.
+
+        The report enters the likelihood; what is known of the outcomes (events logged, months
+        observed) stays as of ``as_of``, so the difference to this forecast is the report's
+        effect alone, not the passing of time.
         """
-        eta = self._flat("indicator_eta")[:, i, m]
-        kind = self.spec.indicators[i].kind
-        if kind == "binary":
-            return 1.0 / (1.0 + np.exp(-eta))
-        return 1.0 - np.exp(-np.exp(np.clip(eta, -30, 30)))
+        data = self.model.data([*self.usable, item], max(self.as_of, item.date))
+        return {**data, **{k: self.data[k] for k in _OUTCOME_KEYS}}
 
     def signposts(self, months: int = 1, reliability: str = defaults.SIGNPOST_RELIABILITY
                   ) -> pd.DataFrame:
         """Indicators not yet seen, ranked by how much a report next month would move outcomes.
 
         For each binary/count indicator and each of the next ``months`` months: the probability
-        it is reported, and the shift of every outcome if it is reported (graded
-        ``reliability``) or monitored and absent. Ranked by the expected absolute shift.
+        that a source graded ``reliability`` reports it (binary: the event; count: at least one
+        event), and the shift of every outcome if it is reported or if it is monitored and found
+        absent. Both come from the report model of the likelihood: the report is the complement
+        of the monitored absence, so the probability-weighted shifts cancel (the forecast is a
+        martingale) up to Pareto smoothing. Ranked by the expected absolute shift.
+
+        A shift is the report's effect alone: the hypothetical report enters the likelihood
+        while the outcomes stay as known on ``as_of`` (:meth:`what_if` also moves ``as_of``).
+        ``pareto_k`` is the larger Pareto k of the two reweightings; above 0.7 the shifts of
+        that row are unreliable.
         """
         start = int(self.data["obs_through"]) + 1
         rows = []
+        p_now = self.outcome_draws()   # the outcomes stay as known on ``as_of``
         for m in range(start, min(start + months, len(self.spec.months))):
             month = self.spec.months[m]
             date = min(month_end(month), self.horizon - dt.timedelta(days=1))
@@ -563,15 +575,22 @@ class Forecast:
             for i, ind in enumerate(self.spec.indicators):
                 if ind.kind == "continuous" or self.data["ind_observed"][i, m] > 0:
                     continue
-                p_rep = float(self.weights @ self._predictive_report_prob(i, m))
-                shifts = {}
-                for label, value, absent in (("if_reported", 1, False), ("if_absent", 0, True)):
-                    hypo = Evidence(indicator=ind.name, date=min(date, dt.date.today()),
-                                    value=value, source="signpost", reliability=reliability,
-                                    monitored_absent=absent)
-                    data = self.model.data(self.items + (hypo,), self.as_of)
-                    lw, _ = self._reweighted(data)
-                    shifts[label] = np.exp(lw).reshape(-1) @ self.outcome_draws(data=data)
+                # The report model of the likelihood gives, per draw, the probability that a
+                # source graded ``reliability`` monitors the indicator and finds it absent; a
+                # report (binary: the event; count: at least one) is the complement.
+                absent = Evidence(indicator=ind.name, date=min(date, dt.date.today()), value=0,
+                                  source="signpost", reliability=reliability,
+                                  monitored_absent=True)
+                data = self._with_report(absent)
+                lr_absent = self._log_ratio(data, self.data)
+                p_absent = np.exp(lr_absent)
+                p_rep = 1.0 - float(self.weights @ p_absent)
+                lr_rep = np.log(np.clip(1.0 - p_absent, np.finfo(float).tiny, None))
+                shifts, ks = {}, []
+                for label, lr in (("if_reported", lr_rep), ("if_absent", lr_absent)):
+                    lw, k = self._reweighted(data, log_ratio=lr)
+                    ks.append(k)
+                    shifts[label] = np.exp(lw).reshape(-1) @ p_now
                 base = np.array([self[o].p for o in self.spec.outcome_names])
                 for j, o in enumerate(self.spec.outcome_names):
                     up = float(shifts["if_reported"][j] - base[j])
@@ -579,7 +598,8 @@ class Forecast:
                     rows.append({"indicator": ind.name, "month": month, "p_reported": p_rep,
                                  "outcome": o, "shift_if_reported": up,
                                  "shift_if_absent": down,
-                                 "expected_abs_shift": p_rep * abs(up) + (1 - p_rep) * abs(down)})
+                                 "expected_abs_shift": p_rep * abs(up) + (1 - p_rep) * abs(down),
+                                 "pareto_k": max(ks)})
         df = pd.DataFrame(rows)
         if df.empty:
             return df
