@@ -102,6 +102,13 @@ def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: A
     if as_of_d is None:
         as_of_d = max((it.date for it in items), default=None) or (
             dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1))
+    start = dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1)
+    if as_of_d < start:
+        raise ForecastError(f"as_of {as_of_d} is before the scenario starts "
+                            f"({spec.scenario.start_month}); use {start} or later")
+    if as_of_d > dt.date.today():
+        raise ForecastError(f"as_of {as_of_d} is in the future (today is {dt.date.today()}): "
+                            "the forecast would take months that have not happened as observed")
     hz = _as_date(horizon, "horizon") or dt.date.fromisoformat(spec.scenario.default_horizon)
     last = month_end(spec.scenario.end_month)
     if hz > last:
@@ -116,6 +123,31 @@ def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: A
 
 # Data slots that say what is known of the outcomes (as opposed to indicator reports).
 _OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "obs_through")
+
+
+SAVED_FILES = frozenset({"draws.nc", "forecast.json"})
+_SAVED_KEYS = ("spec", "items", "as_of", "horizon", "seed", "sizes", "diagnostics",
+               "provenance", "path", "pareto_k", "language", "interventions")
+
+
+def _check_bool(value: Any, name: str) -> None:
+    """Refuse truthy strings and numbers where a yes/no is meant ("no" is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_overwritable(dest: Path) -> None:
+    """Refuse to save over a file or over a directory holding anything but a saved forecast."""
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise ForecastError(f"cannot save the forecast to {dest}: it is a file, expected a "
+                            "directory (new, empty, or holding a saved forecast)")
+    other = sorted(p.name for p in dest.iterdir() if p.name not in SAVED_FILES)
+    if other:
+        shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
+        raise ForecastError(f"refusing to save the forecast over {dest}: it holds other files "
+                            f"({shown}); choose a new directory")
 
 
 def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizon: Any = None,
@@ -279,6 +311,9 @@ class Forecast:
         hz_date = _as_date(horizon, "horizon") or self.horizon
         data = self.data if data is None else data
         h_idx = self.spec.month_index(hz_date)
+        if not 0 <= h_idx < len(self.spec.months):
+            raise ForecastError(f"horizon {hz_date} is outside the model's months "
+                                f"{self.spec.months[0]} to {self.spec.months[-1]}")
         _, cum = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
         p = cum[..., h_idx].copy()
         return _apply_resolutions(self.spec, p, data, h_idx)
@@ -319,6 +354,9 @@ class Forecast:
 
     def __getitem__(self, outcome: str) -> OutcomeResult:
         """Result for one outcome, e.g. ``fc["sudani_return"].p``."""
+        if not isinstance(outcome, str):
+            raise KeyError(f"outcomes are named by strings, got {outcome!r} "
+                           f"({type(outcome).__name__}); one of {list(self._results)}")
         if outcome not in self._results:
             import difflib
 
@@ -435,6 +473,7 @@ class Forecast:
         """Probabilities of the other outcomes given that ``outcome`` happens (or not) by the
         horizon. Draws are reweighted by the probability of the condition in each draw.
         """
+        _check_bool(happened, "happened")
         j = self.spec.outcome_names.index(self[outcome].outcome)
         p = self.outcome_draws()
         cond = p[:, j] if happened else 1.0 - p[:, j]
@@ -467,7 +506,12 @@ class Forecast:
         Outcomes are independent given a latent path, except members of one competing group,
         which exclude each other.
         """
+        if isinstance(outcomes, str):
+            raise TypeError(f"joint() takes a list of outcome names or a dict of outcome -> "
+                            f"bool, got the string {outcomes!r}; use [{outcomes!r}]")
         spec = outcomes if isinstance(outcomes, dict) else dict.fromkeys(outcomes, True)
+        for name, want in spec.items():
+            _check_bool(want, f"joint()[{name!r}]")
         p = self.outcome_draws()
         prob = np.ones(p.shape[0])
         groups: dict[str, list[tuple[str, bool]]] = {}
@@ -704,12 +748,20 @@ class Forecast:
 
         The JSON holds the spec, the evidence, the provenance and a schema version; loading
         checks them. Writing goes to a temporary directory that is renamed at the end, so an
-        interrupted save never leaves a half-written forecast.
+        interrupted save never leaves a half-written forecast. An existing ``path`` is replaced
+        only when it is empty or holds a saved forecast (and nothing else); the previous save is
+        kept aside until the new one is in place.
+
+        Raises
+        ------
+        ForecastError
+            If ``path`` is a file, or a directory holding anything but a saved forecast.
         """
         import shutil
         import tempfile
 
         dest = Path(path)
+        _check_overwritable(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".fc-", dir=dest.parent))
         try:
@@ -734,9 +786,19 @@ class Forecast:
                 "interventions": [vars(iv) for iv in self.model.interventions],
             }
             (tmp / "forecast.json").write_text(json.dumps(meta, indent=1, default=str))
+            old = None
             if dest.exists():
-                shutil.rmtree(dest)
-            tmp.rename(dest)
+                old = Path(tempfile.mkdtemp(prefix=".fc-old-", dir=dest.parent))
+                old.rmdir()
+                dest.rename(old)
+            try:
+                tmp.rename(dest)
+            except BaseException:
+                if old is not None:
+                    old.rename(dest)
+                raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -744,32 +806,72 @@ class Forecast:
 
     @classmethod
     def load(cls, path: str | Path) -> Forecast:
-        """Load a forecast saved by :meth:`save`, checking schema version and spec hash."""
+        """Load a forecast saved by :meth:`save`.
+
+        Checks the schema version, that every field is present and well formed, that the
+        stored spec and evidence still have the hashes recorded in the provenance, and that the
+        draws match the spec. Any problem raises a :class:`ForecastError` naming the file.
+        """
         src = Path(path)
+        meta_path = src / "forecast.json"
         try:
-            meta = json.loads((src / "forecast.json").read_text())
-        except FileNotFoundError:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):
             raise ForecastError(f"{src} holds no forecast.json; not a saved forecast") from None
-        except json.JSONDecodeError as err:
-            raise ForecastError(f"{src / 'forecast.json'} is not valid JSON: {err}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ForecastError(f"{meta_path} is not valid JSON: {err}") from None
+        except OSError as err:
+            raise ForecastError(f"cannot read {meta_path}: {err}") from None
+        if not isinstance(meta, dict):
+            raise ForecastError(f"{meta_path}: expected a JSON object, got "
+                                f"{type(meta).__name__}")
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise ForecastError(f"{src} has schema_version {meta.get('schema_version')!r}; this "
                                 f"version of iamg_forecast reads {SCHEMA_VERSION}")
-        spec = Spec.from_mapping(meta["spec"], where=str(src / "forecast.json"))
-        if spec.hash != meta["provenance"]["spec_hash"]:
+        missing = [k for k in _SAVED_KEYS if k not in meta]
+        if missing:
+            raise ForecastError(f"{meta_path}: missing field(s) {', '.join(missing)}")
+        try:
+            return cls._from_saved(src, meta)
+        except ForecastError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as err:
+            what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+            raise ForecastError(f"{src}: not a valid saved forecast: {what}") from None
+
+    @classmethod
+    def _from_saved(cls, src: Path, meta: dict) -> Forecast:
+        where = str(src / "forecast.json")
+        spec = Spec.from_mapping(meta["spec"], where=where)
+        prov = meta["provenance"]
+        if spec.hash != prov["spec_hash"]:
             raise ForecastError(f"{src}: the stored spec's hash {spec.hash[:12]} differs from the "
-                                f"recorded {meta['provenance']['spec_hash'][:12]}; file altered?")
-        model = ScenarioModel(spec, tuple(Intervention(**iv) for iv in meta["interventions"]))
+                                f"recorded {str(prov['spec_hash'])[:12]}; file altered?")
+        interventions = tuple(Intervention(**iv) for iv in meta["interventions"])
+        model = ScenarioModel(spec, interventions)
+        items = tuple(Evidence(**it) for it in meta["items"])
+        as_of = dt.date.fromisoformat(meta["as_of"])
+        horizon = dt.date.fromisoformat(meta["horizon"])
+        _resolve_dates(spec, items, as_of, horizon)   # the same checks as a new forecast
+        recorded = prov.get("evidence_hash")
+        if evidence_hash(items, as_of) != recorded:
+            raise ForecastError(f"{src}: the stored evidence does not have the recorded hash "
+                                f"{str(recorded)[:12]}; file altered?")
         with xr.open_dataset(src / "draws.nc", engine="h5netcdf") as ds:
             draws = {k: np.asarray(ds[k].values) for k in POSTERIOR_VARS}
             lw = np.asarray(ds["log_weights"].values) if "log_weights" in ds else None
-        items = tuple(Evidence(**it) for it in meta["items"])
-        fc = cls(model=model, draws=draws, items=items,
-                   as_of=dt.date.fromisoformat(meta["as_of"]),
-                   horizon=dt.date.fromisoformat(meta["horizon"]), seed=meta["seed"],
-                   sizes=meta["sizes"], diagnostics=Diagnostics(**meta["diagnostics"]),
-                   provenance=meta["provenance"], log_weights=lw, path=meta["path"],
-                   pareto_k=meta["pareto_k"], language=meta["language"])
+        expected = {"latent_state": len(spec.latent_order),
+                    "indicator_eta": len(spec.indicator_names),
+                    "hazard_logit": draws["hazard_logit"].shape[-2]}
+        for k, n in expected.items():
+            if draws[k].ndim != 4 or draws[k].shape[-2:] != (n, len(spec.months)):
+                raise ForecastError(f"{src}: draws of {k} have shape {draws[k].shape}, expected "
+                                    f"(chain, draw, {n}, {len(spec.months)})")
+        fc = cls(model=model, draws=draws, items=items, as_of=as_of, horizon=horizon,
+                 seed=meta["seed"], sizes=meta["sizes"],
+                 diagnostics=Diagnostics(**meta["diagnostics"]), provenance=prov,
+                 log_weights=lw, path=meta["path"], pareto_k=meta["pareto_k"],
+                 language=meta["language"])
         if meta.get("prior_p"):
             fc.__dict__["prior_p"] = meta["prior_p"]  # computed at save time; keep it
         return fc

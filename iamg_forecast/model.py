@@ -388,10 +388,22 @@ class ScenarioModel:
         True
         """
         self.spec.latent(latent)  # raises KeyError with a hint when unknown
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"do(): value must be a number on the logit scale, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"do(): value must be finite, got {value!r}")
         if start is not None:
             from iamg_forecast.spec import parse_month
 
-            parse_month(start)
+            try:
+                month = parse_month(start)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"do(): start {start!r} is not a month 'YYYY-MM': {err}"
+                                 ) from None
+            months = self.spec.months
+            if month.strftime("%Y-%m") not in months:
+                raise ValueError(f"do(): start {start!r} is outside the model's months "
+                                 f"{months[0]} to {months[-1]}")
         return replace(self, interventions=self.interventions + (Intervention(latent,
                                                                              float(value), start),))
 

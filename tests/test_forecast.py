@@ -148,7 +148,67 @@ def test_load_rejects_tampering_and_other_versions(seed_forecast, tmp_path):
         Forecast.load(tmp_path)
 
 
+def test_save_never_destroys_other_files(seed_forecast, tmp_path):
+    victim = tmp_path / "work"
+    victim.mkdir()
+    (victim / "iamg.sqlite").write_bytes(b"an evidence store")
+    with pytest.raises(ForecastError, match=r"holds other files \(iamg.sqlite\)"):
+        seed_forecast.save(victim)
+    assert (victim / "iamg.sqlite").read_bytes() == b"an evidence store"
+    assert sorted(p.name for p in victim.iterdir()) == ["iamg.sqlite"]
+    with pytest.raises(ForecastError, match="it is a file"):
+        seed_forecast.save(victim / "iamg.sqlite")
+    # A previous save (or an empty directory) is replaced, and nothing is left beside it.
+    path = seed_forecast.save(tmp_path / "fc")
+    seed_forecast.save(path)
+    (tmp_path / "empty").mkdir()
+    seed_forecast.save(tmp_path / "empty")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "fc", "work"]
+    assert Forecast.load(path).provenance == seed_forecast.provenance
+
+
+def test_load_reports_damaged_files(seed_forecast, tmp_path):
+    path = seed_forecast.save(tmp_path / "fc")
+    good = json.loads((path / "forecast.json").read_text())
+
+    def load_with(meta):
+        (path / "forecast.json").write_text(json.dumps(meta))
+        with pytest.raises(ForecastError) as err:
+            Forecast.load(path)
+        return str(err.value)
+
+    assert "expected a JSON object" in load_with([1, 2])
+    assert "missing field(s) provenance" in load_with(
+        {k: v for k, v in good.items() if k != "provenance"})
+    assert "evidence does not have the recorded hash" in load_with(
+        {**good, "items": good["items"][1:]})
+    assert "horizon 2035-01-01 is after" in load_with({**good, "horizon": "2035-01-01"})
+    assert "not a valid saved forecast" in load_with(
+        {**good, "diagnostics": {"r_hat": 1.0}})
+    (path / "forecast.json").write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(ForecastError, match="not valid JSON"):
+        Forecast.load(path)
+
+
+def test_queries_reject_wrong_types(seed_forecast):
+    with pytest.raises(KeyError, match="named by strings"):
+        seed_forecast[0]
+    with pytest.raises(TypeError, match="happened must be True or False, got 'no'"):
+        seed_forecast.given("maliki_confirmed", happened="no")
+    with pytest.raises(TypeError, match=r"use \['maliki_confirmed'\]"):
+        seed_forecast.joint("maliki_confirmed")
+    with pytest.raises(TypeError, match="must be True or False, got 'false'"):
+        seed_forecast.joint({"maliki_confirmed": "false"})
+    for horizon in ("2035-01-01", "2025-06-30"):
+        with pytest.raises(ForecastError, match="outside the model's months"):
+            seed_forecast.outcome_draws(horizon)
+
+
 def test_bad_arguments_are_clear(model, seed_items):
+    with pytest.raises(ForecastError, match="is in the future"):
+        iaf.forecast(model, seed_items, as_of=dt.date.today() + dt.timedelta(days=1), **SMALL)
+    with pytest.raises(ForecastError, match="before the scenario starts"):
+        iaf.forecast(model, seed_items, as_of="1990-01-01", **SMALL)
     with pytest.raises(ForecastError, match="horizon 2026-01-01 must be after as_of"):
         iaf.forecast(model, seed_items, horizon="2026-01-01", **SMALL)
     with pytest.raises(ForecastError, match="ISO date"):

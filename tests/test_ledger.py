@@ -26,8 +26,14 @@ from iamg_forecast.calibration.ledger import (
 )
 from iamg_forecast.calibration.scores import ALL
 from iamg_forecast.errors import LedgerError
+from iamg_forecast.inference import Diagnostics
 
 matplotlib.use("Agg")
+
+#: The unpinned "today" of the ledger, saved before the autouse fixture replaces it.
+REAL_TODAY = ledger_module._today
+#: The "today" tests run on: after every resolution date the tests use.
+TODAY = dt.date(2027, 1, 31)
 
 EVENTS = ["uncoordinated_attack", "militia_fragmentation", "verifiable_disarmament_step",
           "us_aid_cut_or_sanctions", "illicit_revenue_shift"]
@@ -36,7 +42,9 @@ PM = ["maliki_confirmed", "sudani_return", "other_pm", "deadlock_persists"]
 
 @dataclass
 class FakeForecast:
-    """Just the interface the ledger may use: table(), provenance, prior_p."""
+    """Just the interface the ledger may use: table(), provenance, prior_p (and diagnostics
+    where a test adds them). ``reliable=None`` leaves the table's ``reliable`` column out, so
+    the forecast says nothing about its diagnostics."""
 
     probs: dict[str, float]
     as_of: str = "2026-01-15"
@@ -44,6 +52,7 @@ class FakeForecast:
     created: str = "2026-01-15T10:00:00+00:00"
     seed: int = 1
     prior_p: dict[str, float] | None = None
+    reliable: bool | None = True
     provenance: dict[str, Any] = field(init=False)
 
     def __post_init__(self):
@@ -54,11 +63,13 @@ class FakeForecast:
         }
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([
+        df = pd.DataFrame([
             {"outcome": o, "question": f"Will {o} happen?", "p": p, "lo80": p / 2,
-             "hi80": (1 + p) / 2, "lo95": p / 3, "hi95": (2 + p) / 3, "term": "unlikely",
-             "reliable": True}
+             "hi80": (1 + p) / 2, "lo95": p / 3, "hi95": (2 + p) / 3, "term": "unlikely"}
             for o, p in self.probs.items()])
+        if self.reliable is not None:
+            df["reliable"] = self.reliable
+        return df
 
 
 def fake(probs: dict[str, float] | None = None, day: int = 0, **kw) -> FakeForecast:
@@ -72,10 +83,28 @@ def fake(probs: dict[str, float] | None = None, day: int = 0, **kw) -> FakeForec
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     """Record rows on 2026-01-10 unless a test moves the clock: before every test resolution,
-    so that scoring tests are not hindcasts whatever today's date is."""
+    so that scoring tests are not hindcasts whatever today's date is. "Today" (the latest date
+    a resolution may carry) is pinned to TODAY, after every test resolution."""
     now = {"t": dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)}
     monkeypatch.setattr(ledger_module, "_utcnow", lambda: now["t"])
+    monkeypatch.setattr(ledger_module, "_today", lambda: TODAY)
     return now
+
+
+def n_rows(led: Ledger) -> int:
+    """Rows in the ledger's table, counted by SQL (not through the class)."""
+    return led._conn.execute("SELECT COUNT(*) FROM ledger_rows").fetchone()[0]
+
+
+def with_diagnostics(fc: FakeForecast, diag: Diagnostics) -> FakeForecast:
+    """``fc`` carrying ``diagnostics`` and ``ok`` like a real Forecast."""
+    fc.diagnostics = diag  # type: ignore[attr-defined]
+    fc.ok = diag.ok  # type: ignore[attr-defined]
+    return fc
+
+
+GOOD = Diagnostics(r_hat=1.001, ess_bulk=900, ess_tail=800, divergences=0, bfmi=0.9)
+BAD = Diagnostics(r_hat=1.08, ess_bulk=120, ess_tail=800, divergences=3, bfmi=0.9)
 
 
 @pytest.fixture()
@@ -465,3 +494,190 @@ def test_climatology_conversions(spec):
 
 def test_verify_result_html(ledger):
     assert "intact" in ledger.verify()._repr_html_()
+
+
+# ---- strict dates ----------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", ["2026-05-01garbage", "2026-05-01T00:00", "2026-5-1",
+                                 "2026-02-30", " 2026-05-01", "20260501", "01/05/2026",
+                                 20260501, None])
+def test_resolution_dates_are_parsed_strictly(ledger, spec, bad):
+    ledger.resolve("other_pm", False, "2026-03-01", "x", spec=spec)
+    n = n_rows(ledger)
+    with pytest.raises(LedgerError) as err:
+        ledger.resolve("other_pm", True, bad, "x", spec=spec)
+    msg = str(err.value)
+    assert msg.startswith("date must be an ISO date YYYY-MM-DD") and repr(bad) in msg
+    assert n_rows(ledger) == n
+    assert ledger.resolve("other_pm", True, dt.date(2026, 5, 1), "x", spec=spec)
+
+
+def test_resolution_dates_after_today_are_refused_and_write_nothing(ledger, spec):
+    ledger.record(fake({"other_pm": 0.3}))
+    n = n_rows(ledger)
+    for happened, date in ((False, "2099-05-01"), (True, "2099-05-01"),
+                           (False, TODAY + dt.timedelta(days=1))):
+        with pytest.raises(LedgerError) as err:
+            ledger.resolve("other_pm", happened, date, "x", spec=spec)
+        shown = date if isinstance(date, str) else date.isoformat()
+        assert str(err.value).startswith(f"date must not be after today ({TODAY}), got "
+                                         f"'{shown}'")
+        assert n_rows(ledger) == n
+    # the refused future date does not block the true resolution; today itself is fine
+    assert ledger.resolve("other_pm", True, "2026-05-01", "parliament", spec=spec)
+    assert ledger.resolve("militia_fragmentation", False, TODAY, "x", spec=spec)
+    assert ledger.verify().ok
+
+
+def test_today_is_the_local_date(ledger, spec, monkeypatch):
+    monkeypatch.setattr(ledger_module, "_today", REAL_TODAY)
+    today = dt.date.today()
+    assert REAL_TODAY() == today
+    with pytest.raises(LedgerError, match=f"after today \\({today}\\)"):
+        ledger.resolve("other_pm", False, today + dt.timedelta(days=1), "x", spec=spec)
+    assert n_rows(ledger) == 0
+    assert ledger.resolve("other_pm", False, today, "x", spec=spec)
+
+
+def test_provenance_dates_are_parsed_strictly(ledger):
+    with pytest.raises(LedgerError, match=r"provenance\.as_of must be an ISO date YYYY-MM-DD, "
+                                          r"got '2026-01-15garbage'"):
+        ledger.record(fake(as_of="2026-01-15garbage"))
+    with pytest.raises(LedgerError, match=r"provenance\.horizon .* got '2026-12'"):
+        ledger.record(fake(horizon="2026-12"))
+    assert n_rows(ledger) == 0
+
+
+# ---- reliability -----------------------------------------------------------------------------
+def payloads(led: Ledger) -> list[dict[str, Any]]:
+    return [json.loads(t) for (t,) in led._conn.execute(
+        "SELECT payload FROM ledger_rows WHERE kind = 'forecast' ORDER BY seq")]
+
+
+def test_record_stores_whether_the_forecast_passed_its_diagnostics(ledger):
+    ledger.record(with_diagnostics(fake({"other_pm": 0.3}, day=0), GOOD))
+    ledger.record(with_diagnostics(fake({"other_pm": 0.4}, day=1), BAD))
+    ledger.record(fake({"other_pm": 0.5}, day=2, reliable=False))  # table column only
+    ledger.record(fake({"other_pm": 0.6}, day=3, reliable=None))  # says nothing
+    got = [pl.get("diagnostics") for pl in payloads(ledger)]
+    assert got == [{"ok": True, "problems": []},
+                   {"ok": False, "problems": ["max R-hat 1.080 > 1.01",
+                                              "min bulk ESS 120 < 400",
+                                              "3 divergent transitions after warm-up"]},
+                   {"ok": False, "problems": []},
+                   None]
+    assert "diagnostics" not in payloads(ledger)[3]  # the same payload as older rows
+    h = ledger.history("other_pm")
+    assert h["reliable"].tolist() == [True, False, False, None]
+    assert h["problems"].tolist() == [[], BAD.problems, [], None]
+    assert ledger.verify().ok
+
+
+def test_rows_without_diagnostics_still_verify_and_count_as_unknown(ledger, spec):
+    """A row in the format written before diagnostics were stored, appended by hand."""
+    old = {"forecast_id": "0" * 16, "outcome": "other_pm", "question": "?", "p": 0.3,
+           "intervals": {"lo80": 0.2, "hi80": 0.4, "lo95": 0.1, "hi95": 0.5},
+           "term": "unlikely", "as_of": "2026-01-15", "horizon": "2026-12-31",
+           "prior_p": None, "provenance": fake().provenance}
+    with ledger._tx() as c:
+        ledger._append(c, "forecast", [old])
+    ledger.record(with_diagnostics(fake({"other_pm": 0.4}, day=1), GOOD))
+    ledger.resolve("other_pm", True, "2026-05-01", "parliament", spec=spec)
+    assert ledger.verify().ok
+    assert ledger.resolved()["reliable"].tolist() == [None, True]
+    t = ledger.score(spec, n_boot=10)
+    assert t["n_unknown_reliability"].tolist() == [1, 1]
+    assert t["n_unreliable"].tolist() == [0, 0]
+    only = ledger.score(spec, n_boot=10, reliable_only=True)
+    assert only["n"].tolist() == [1, 1]
+    assert only.attrs == {"excluded_unreliable": 0, "excluded_unknown_reliability": 1}
+
+
+def test_score_counts_unreliable_forecasts_and_can_leave_them_out(ledger, spec):
+    from matplotlib.figure import Figure
+
+    ledger.record(with_diagnostics(fake(day=0), GOOD))
+    ledger.record(with_diagnostics(fake(day=1), BAD))
+    ledger.record(with_diagnostics(fake(day=2), BAD))
+    ledger.record(fake(day=3, reliable=None))
+    for i, o in enumerate(EVENTS):
+        ledger.resolve(o, happened=i < 2, date="2026-11-30" if i < 2 else "2026-12-31",
+                       source="test", spec=spec)
+    df = ledger.resolved()
+    assert df.loc[df["outcome"] == EVENTS[0], "reliable"].tolist() == [True, False, False,
+                                                                         None]
+    t = ledger.score(spec, n_boot=10)  # default: everything recorded is scored
+    assert t["outcome"].tolist() == EVENTS + [ALL]
+    assert t["n"].tolist() == [4] * 5 + [20]
+    assert t["n_unreliable"].tolist() == [2] * 5 + [10]
+    assert t["n_unknown_reliability"].tolist() == [1] * 5 + [5]
+    assert list(t.columns[1:4]) == ["n", "n_unreliable", "n_unknown_reliability"]
+    assert t.attrs == {"excluded_unreliable": 0, "excluded_unknown_reliability": 0}
+    only = ledger.score(spec, n_boot=10, reliable_only=True)
+    assert only["n"].tolist() == [1] * 5 + [5]
+    assert only["n_unreliable"].tolist() == only["n_unknown_reliability"].tolist() == [0] * 6
+    assert only.attrs == {"excluded_unreliable": 10, "excluded_unknown_reliability": 5}
+    kept = ledger.resolved(reliable_only=True)
+    assert len(kept) == 5 and kept["reliable"].tolist() == [True] * 5
+    assert isinstance(ledger.reliability_diagram(n_boot=10, reliable_only=True), Figure)
+
+
+def test_empty_score_has_the_reliability_columns(ledger):
+    t = ledger.score()
+    assert t.empty and {"n_unreliable", "n_unknown_reliability"} <= set(t.columns)
+    assert "reliable" in ledger.resolved().columns
+
+
+def test_malformed_diagnostics_are_refused(ledger):
+    mixed = fake(day=1)
+    table = mixed.table()
+    table["reliable"] = [True, False] * 2 + [True]
+    mixed.table = lambda: table  # type: ignore[method-assign]
+    with pytest.raises(LedgerError, match="column 'reliable' must be the same on every row"):
+        ledger.record(mixed)
+    odd = fake(day=2)
+    odd.ok = "yes"  # type: ignore[attr-defined]
+    with pytest.raises(LedgerError, match="ok must be True or False, got 'yes'"):
+        ledger.record(odd)
+    assert n_rows(ledger) == 0
+
+
+# ---- wrong arguments -------------------------------------------------------------------------
+def test_record_of_something_else_is_a_type_error(ledger):
+    from types import SimpleNamespace
+
+    prov = fake().provenance
+    cases = [
+        (object(), r"record expects a Forecast \(an object with table\(\) and provenance\), "
+                   r"got object"),
+        ("forecast.json", "record expects a Forecast .*got str"),
+        (SimpleNamespace(table=lambda: [1, 2], provenance=prov),
+         "fc.table\\(\\) to return a pandas DataFrame, got list"),
+        (SimpleNamespace(table=fake().table, provenance=["as_of"]),
+         "fc.provenance to be a mapping, got list"),
+        (SimpleNamespace(table=fake().table, provenance=prov, prior_p=[0.1]),
+         "fc.prior_p to be a mapping .* got list"),
+    ]
+    for fc, message in cases:
+        with pytest.raises(TypeError, match=message):
+            ledger.record(fc)
+    assert n_rows(ledger) == 0
+
+
+def test_open_a_directory_is_a_ledger_error(tmp_path):
+    with pytest.raises(LedgerError, match=f"{tmp_path}: cannot open the ledger: it is a "
+                                          f"directory; expected a SQLite file") as err:
+        Ledger.open(tmp_path)
+    assert err.value.__cause__ is None and err.value.__context__ is None
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(LedgerError, match="cannot open the ledger") as err:
+        Ledger.open(blocker / "iamg.sqlite")
+    assert err.value.__suppress_context__
+
+
+def test_not_sqlite_names_what_was_expected(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("this is not SQLite, " * 100)
+    with pytest.raises(LedgerError, match="expected a SQLite database file") as err:
+        Ledger.open(path)
+    assert not isinstance(err.value, sqlite3.Error) and err.value.__suppress_context__

@@ -61,6 +61,7 @@ import hashlib
 import html
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -71,7 +72,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from iamg_forecast.calibration.scores import corp, plot_reliability, score_table
+from iamg_forecast.calibration.scores import ALL, corp, plot_reliability, score_table
 from iamg_forecast.errors import LedgerError
 from iamg_forecast.spec import Spec, load_spec
 
@@ -148,20 +149,93 @@ def row_hash(prev_hash: str, seq: int, kind: str, payload: Any, recorded_at: str
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def _iso_date(value: Any, what: str) -> str:
+    """``value`` as ``YYYY-MM-DD``: a date (a datetime gives its date) or exactly such a string.
+
+    Raises
+    ------
+    LedgerError
+        Naming ``what`` and the value for anything else (``"2026-05-01garbage"``,
+        ``"May 2026"``, ``"2026-02-30"``, numbers).
+
+    Examples
+    --------
+    >>> _iso_date(dt.date(2026, 5, 1), "date"), _iso_date("2026-05-01", "date")
+    ('2026-05-01', '2026-05-01')
+    >>> _iso_date("2026-05-01x", "date")
+    Traceback (most recent call last):
+    ...
+    iamg_forecast.errors.LedgerError: date must be an ISO date YYYY-MM-DD, got '2026-05-01x'
+    """
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
-    except ValueError:
-        raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {value!r}") from None
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {value!r}")
 
 
 def _utcnow() -> dt.datetime:
     """The time stamped on new rows (one place, so tests can pin the clock)."""
     return dt.datetime.now(dt.UTC)
+
+
+def _today() -> dt.date:
+    """Today's local date, the latest date a resolution may carry (tests can pin it)."""
+    return dt.date.today()
+
+
+def _reliability(payload: Mapping[str, Any]) -> bool | None:
+    """Whether a forecast row passed its diagnostics; None when not recorded (older rows)."""
+    diag = payload.get("diagnostics")
+    ok = diag.get("ok") if isinstance(diag, Mapping) else None
+    return ok if isinstance(ok, bool) else None
+
+
+def _problems(payload: Mapping[str, Any]) -> list[str] | None:
+    """The failed diagnostic gates of a forecast row; None when not recorded (older rows)."""
+    diag = payload.get("diagnostics")
+    probs = diag.get("problems") if isinstance(diag, Mapping) else None
+    return [str(p) for p in probs] if isinstance(probs, list) else None
+
+
+def _diagnostics_of(fc: Any, table: pd.DataFrame) -> dict[str, Any] | None:
+    """``{"ok": bool, "problems": [str, ...]}`` of a forecast, or None when it does not say.
+
+    Read from ``fc.diagnostics`` (``ok`` and ``problems``), else ``fc.ok``, else the table's
+    ``attrs`` (``diagnostics_ok``, ``problems``), else its ``reliable`` column.
+    """
+    diag = getattr(fc, "diagnostics", None)
+    ok: Any = getattr(diag, "ok", None) if diag is not None else getattr(fc, "ok", None)
+    problems: Any = getattr(diag, "problems", None) if diag is not None else None
+    if ok is None:
+        ok = table.attrs.get("diagnostics_ok")
+        problems = table.attrs.get("problems") if problems is None else problems
+    if ok is None and "reliable" in table.columns:
+        values = {v.item() if isinstance(v, np.generic) else v for v in table["reliable"]}
+        if len(values) > 1:
+            raise LedgerError(f"forecast table: column 'reliable' must be the same on every "
+                              f"row, got {sorted(values, key=str)}")
+        ok = values.pop() if values else None
+    if ok is None:
+        return None
+    if isinstance(ok, np.bool_):
+        ok = bool(ok)
+    if not isinstance(ok, bool):
+        raise LedgerError(f"forecast diagnostics: ok must be True or False, got {ok!r}")
+    if problems is None:
+        problems = []
+    if isinstance(problems, str) or not isinstance(problems, list | tuple):
+        raise LedgerError(f"forecast diagnostics: problems must be a list of strings, got "
+                          f"{problems!r}")
+    return {"ok": ok, "problems": [str(p) for p in problems]}
 
 
 def _as_datetime(value: Any) -> dt.datetime:
@@ -327,6 +401,12 @@ class Ledger:
     def open(cls, path: str | Path) -> Ledger:
         """Open (creating if needed) the ledger in the SQLite file ``path``.
 
+        Raises
+        ------
+        LedgerError
+            If ``path`` is a directory, is not a SQLite database, cannot be created, or holds
+            a ledger of another schema version.
+
         Examples
         --------
         >>> import tempfile, pathlib
@@ -336,13 +416,20 @@ class Ledger:
         0
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        if path.is_dir():
+            raise LedgerError(f"{path}: cannot open the ledger: it is a directory; expected a "
+                              f"SQLite file such as {path / 'iamg.sqlite'}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as err:
+            raise LedgerError(f"{path}: cannot open the ledger: {err}") from None
         try:
             return cls(conn, where=str(path))
         except sqlite3.DatabaseError as err:
             conn.close()
-            raise LedgerError(f"{path}: cannot open the ledger: {err}") from None
+            raise LedgerError(f"{path}: cannot open the ledger (expected a SQLite database "
+                              f"file): {err}") from None
 
     @classmethod
     def memory(cls) -> Ledger:
@@ -430,8 +517,13 @@ class Ledger:
 
         Uses only ``fc.table()`` (columns ``outcome, question, p, lo80, hi80, lo95, hi95,
         term``), ``fc.provenance`` (with at least ``spec_hash, evidence_hash, as_of, horizon,
-        seed, draws, chains, versions, created``) and ``fc.prior_p`` (outcome → prior
-        probability at the same horizon, or None). Recording the same forecast twice writes
+        seed, draws, chains, versions, created``), ``fc.prior_p`` (outcome → prior
+        probability at the same horizon, or None) and the diagnostic gate: ``fc.diagnostics``
+        (``ok`` and ``problems``), else ``fc.ok``, else the table's ``attrs``
+        (``diagnostics_ok``, ``problems``) or ``reliable`` column. Each row's payload stores
+        it as ``diagnostics: {"ok": bool, "problems": [str, ...]}``; a forecast that says
+        nothing about it is stored without the key and counts as of unknown reliability, like
+        rows written before the ledger stored it. Recording the same forecast twice writes
         nothing the second time.
 
         Parameters
@@ -447,8 +539,12 @@ class Ledger:
 
         Raises
         ------
+        TypeError
+            If ``fc`` is not a forecast (no ``table()`` returning a DataFrame, or no
+            ``provenance`` mapping), or ``fc.prior_p`` is neither a mapping nor None.
         LedgerError
-            If the table or provenance lacks a field, or a probability is not in [0, 1].
+            If the table or provenance lacks a field, a date is not ISO ``YYYY-MM-DD``, a
+            probability is not in [0, 1] or the diagnostics are malformed.
 
         Examples
         --------
@@ -465,11 +561,26 @@ class Ledger:
         ...     len(fid), len(ledger)
         (16, 1)
         """
-        table = fc.table()
+        table_of = getattr(fc, "table", None)
+        if not callable(table_of) or not hasattr(fc, "provenance"):
+            raise TypeError(f"record expects a Forecast (an object with table() and "
+                            f"provenance), got {type(fc).__name__}")
+        table = table_of()
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"record expects fc.table() to return a pandas DataFrame, got "
+                            f"{type(table).__name__}")
+        if fc.provenance is not None and not isinstance(fc.provenance, Mapping):
+            raise TypeError(f"record expects fc.provenance to be a mapping, got "
+                            f"{type(fc.provenance).__name__}")
+        prior = getattr(fc, "prior_p", None) or {}
+        if not isinstance(prior, Mapping):
+            raise TypeError(f"record expects fc.prior_p to be a mapping of outcome to "
+                            f"probability or None, got {type(prior).__name__}")
         missing = [c for c in TABLE_COLUMNS if c not in table.columns]
         if missing:
             raise LedgerError(f"forecast table lacks columns {missing}; expected "
                               f"{list(TABLE_COLUMNS)}")
+        diagnostics = _diagnostics_of(fc, table)
         prov = _jsonable(dict(fc.provenance or {}))
         missing = [k for k in PROVENANCE_KEYS if k not in prov]
         if missing:
@@ -477,7 +588,6 @@ class Ledger:
         as_of = _iso_date(prov["as_of"], "provenance.as_of")
         horizon = _iso_date(prov["horizon"], "provenance.horizon")
         fid = hashlib.sha256(canonical_json(prov).encode("utf-8")).hexdigest()[:16]
-        prior = getattr(fc, "prior_p", None) or {}
         payloads = []
         for r in table.to_dict("records"):
             try:
@@ -492,6 +602,7 @@ class Ledger:
                 "p": p, "intervals": {k: float(r[k]) for k in ("lo80", "hi80", "lo95", "hi95")},
                 "term": r["term"], "as_of": as_of, "horizon": horizon,
                 "prior_p": None if pr is None else float(pr), "provenance": prov,
+                **({} if diagnostics is None else {"diagnostics": diagnostics}),
             })
         if not payloads:
             raise LedgerError("the forecast table has no rows")
@@ -521,7 +632,8 @@ class Ledger:
         happened : bool
             Whether it happened (for a none-outcome: whether still none of the choices had).
         date : str or date
-            ISO date: when it first happened, or by when it had not.
+            When it first happened, or by when it had not: a date or exactly ``YYYY-MM-DD``,
+            not after today.
         source : str
             Where the resolution comes from.
         spec : Spec, optional
@@ -535,8 +647,9 @@ class Ledger:
         Raises
         ------
         LedgerError
-            For an unknown outcome (with a suggestion) or a resolution contradicting one
-            already recorded; nothing is written then.
+            For an unknown outcome (with a suggestion), a malformed ``happened``, ``date`` or
+            ``source``, a ``date`` after today, or a resolution contradicting one already
+            recorded; nothing is written then.
 
         Examples
         --------
@@ -555,6 +668,10 @@ class Ledger:
             raise LedgerError(f"happened must be True or False, got {happened!r}")
         happened = bool(happened)
         date = _iso_date(date, "date")
+        today = _today()
+        if date > today.isoformat():
+            raise LedgerError(f"date must not be after today ({today.isoformat()}), got "
+                              f"{date!r}: a resolution records what has already happened")
         if not isinstance(source, str) or not source.strip():
             raise LedgerError("source must name where the resolution comes from")
         o = spec.outcome(outcome)
@@ -681,7 +798,9 @@ class Ledger:
         """Every recorded forecast row, oldest first (optionally of one outcome).
 
         Columns ``seq, recorded_at, forecast_id, outcome, p, lo80, hi80, lo95, hi95, term,
-        as_of, horizon, created, prior_p, spec_hash, evidence_hash``.
+        as_of, horizon, created, prior_p, spec_hash, evidence_hash, reliable, problems``;
+        ``reliable`` (whether the forecast passed its diagnostics) and ``problems`` (its failed
+        gates) are None for rows recorded without them.
 
         Examples
         --------
@@ -691,7 +810,7 @@ class Ledger:
         """
         cols = ["seq", "recorded_at", "forecast_id", "outcome", "p", "lo80", "hi80", "lo95",
                 "hi95", "term", "as_of", "horizon", "created", "prior_p", "spec_hash",
-                "evidence_hash"]
+                "evidence_hash", "reliable", "problems"]
         out = []
         for seq, _, pl, at in self._rows("forecast"):
             if outcome is not None and pl["outcome"] != outcome:
@@ -703,7 +822,8 @@ class Ledger:
                         "created": prov.get("created"),
                         "prior_p": np.nan if pl.get("prior_p") is None else pl["prior_p"],
                         "spec_hash": prov.get("spec_hash"),
-                        "evidence_hash": prov.get("evidence_hash")})
+                        "evidence_hash": prov.get("evidence_hash"),
+                        "reliable": _reliability(pl), "problems": _problems(pl)})
         return pd.DataFrame(out, columns=cols)
 
     def previous(self, outcome: str, before_created: Any, *, horizon: Any = None
@@ -756,7 +876,8 @@ class Ledger:
                 for s, _, pl, at in self._rows("resolution")]
         return pd.DataFrame(rows, columns=cols)
 
-    def resolved(self, *, include_hindcasts: bool = False) -> pd.DataFrame:
+    def resolved(self, *, include_hindcasts: bool = False, reliable_only: bool = False
+                 ) -> pd.DataFrame:
         """Recorded forecasts joined with their resolutions (see the module's rules).
 
         A forecast "will X have happened by H" resolves 1 if X first happened on or before H
@@ -768,12 +889,17 @@ class Ledger:
         ----------
         include_hindcasts : bool, default False
             Keep hindcasts (flagged in column ``hindcast``) instead of leaving them out.
+        reliable_only : bool, default False
+            Keep only forecasts recorded as having passed their diagnostics (``reliable`` is
+            True); by default every recorded forecast is kept, whatever its diagnostics.
 
         Returns
         -------
         DataFrame
             Columns ``seq, forecast_id, outcome, as_of, horizon, created, recorded_at, p,
-            prior_p, y, settled_on, resolution_seq, source, hindcast``.
+            prior_p, y, settled_on, resolution_seq, source, hindcast, reliable``. ``reliable``
+            is True or False as recorded with the forecast and None (unknown) for forecasts
+            recorded without it.
 
         Examples
         --------
@@ -782,7 +908,8 @@ class Ledger:
         True
         """
         cols = ["seq", "forecast_id", "outcome", "as_of", "horizon", "created", "recorded_at",
-                "p", "prior_p", "y", "settled_on", "resolution_seq", "source", "hindcast"]
+                "p", "prior_p", "y", "settled_on", "resolution_seq", "source", "hindcast",
+                "reliable"]
         rows = self._rows()
         status: dict[str, _Status] = {}
         mirrored: set[str] = set()
@@ -804,6 +931,9 @@ class Ledger:
             hindcast = pl["as_of"] >= settled or at[:10] >= settled
             if hindcast and not include_hindcasts:
                 continue
+            reliable = _reliability(pl)
+            if reliable_only and reliable is not True:
+                continue
             out.append({"seq": seq, "forecast_id": pl["forecast_id"], "outcome": pl["outcome"],
                         "as_of": pl["as_of"], "horizon": pl["horizon"],
                         "created": pl["provenance"].get("created"), "recorded_at": at,
@@ -811,11 +941,13 @@ class Ledger:
                         "prior_p": np.nan if pl.get("prior_p") is None else pl["prior_p"],
                         "y": 1 - y if pl["outcome"] in mirrored else y, "settled_on": settled,
                         "resolution_seq": ref.seq, "source": ref.source,
-                        "hindcast": hindcast})
-        return pd.DataFrame(out, columns=cols)
+                        "hindcast": hindcast, "reliable": reliable})
+        df = pd.DataFrame(out, columns=cols)
+        df["reliable"] = df["reliable"].astype(object)
+        return df
 
     def score(self, spec: Spec | None = None, *, n_boot: int = 1000, seed: int | None = 0,
-              include_hindcasts: bool = False) -> pd.DataFrame:
+              include_hindcasts: bool = False, reliable_only: bool = False) -> pd.DataFrame:
         """Scores of the resolved forecasts per outcome and overall (:func:`score_table`).
 
         Climatology is the outcome's reference-class base rate from ``spec`` (default
@@ -825,6 +957,30 @@ class Ledger:
         forecast's own prior where it was recorded. Hindcasts are left out unless
         ``include_hindcasts`` (see :meth:`resolved`).
 
+        Parameters
+        ----------
+        spec : Spec, optional
+            The scenario whose reference classes give climatology.
+        n_boot : int, default 1000
+            Resamples of the calibration test.
+        seed : int or None, default 0
+            Seed of the resampling.
+        include_hindcasts : bool, default False
+            Score hindcasts too.
+        reliable_only : bool, default False
+            Score only forecasts recorded as having passed their diagnostics. By default
+            every recorded forecast is scored, and the counts below show how many of them
+            failed their diagnostics or were recorded without saying.
+
+        Returns
+        -------
+        DataFrame
+            The columns of :func:`score_table`, with, after ``n``, ``n_unreliable`` (scored
+            forecasts that failed their diagnostics) and ``n_unknown_reliability`` (scored
+            forecasts recorded without their diagnostics, counted as not known reliable).
+            ``attrs["excluded_unreliable"]`` and ``attrs["excluded_unknown_reliability"]``
+            count the resolved forecasts ``reliable_only`` left out (0 without it).
+
         Examples
         --------
         >>> with Ledger.memory() as ledger:
@@ -832,20 +988,39 @@ class Ledger:
         []
         """
         df = self.resolved(include_hindcasts=include_hindcasts)
+        reliable = df["reliable"]
+        bad, unknown = reliable.map(lambda v: v is False), reliable.map(lambda v: v is None)
+        excluded = {"excluded_unreliable": 0, "excluded_unknown_reliability": 0}
+        if reliable_only:
+            excluded = {"excluded_unreliable": int(bad.sum()),
+                        "excluded_unknown_reliability": int(unknown.sum())}
+            keep = ~(bad | unknown)
+            df, bad, unknown = df[keep].reset_index(drop=True), bad[keep], unknown[keep]
         if len(df):
             spec = load_spec() if spec is None else spec
             df["base_rate"] = [climatology(spec, o, a, h)
                                for o, a, h in zip(df["outcome"], df["as_of"], df["horizon"],
                                                   strict=True)]
-        return score_table(df, n_boot=n_boot, seed=seed)
+        table = score_table(df, n_boot=n_boot, seed=seed)
+        outcomes = df["outcome"].to_numpy()
+        at = list(table.columns).index("n") + 1
+        for name, flags in (("n_unreliable", bad), ("n_unknown_reliability", unknown)):
+            per = pd.Series(flags.to_numpy(bool), dtype=int).groupby(outcomes).sum()
+            counts = [int(per.sum()) if o == ALL else int(per.get(o, 0))
+                      for o in table["outcome"]]
+            table.insert(at, name, pd.Series(counts, index=table.index, dtype=int))
+            at += 1
+        table.attrs.update(excluded)
+        return table
 
     def reliability_diagram(self, *, n_boot: int = 1000, seed: int | None = 0,
-                            include_hindcasts: bool = False) -> Figure:
+                            include_hindcasts: bool = False, reliable_only: bool = False
+                            ) -> Figure:
         """CORP reliability diagram of every resolved forecast (see :func:`plot_reliability`).
 
-        Hindcasts are left out unless ``include_hindcasts`` (see :meth:`resolved`). With
-        nothing resolved yet the Figure only says so (no exception, so reports can always
-        include it).
+        Hindcasts are left out unless ``include_hindcasts``, and forecasts not recorded as
+        reliable only with ``reliable_only`` (see :meth:`resolved`). With nothing resolved
+        yet the Figure only says so (no exception, so reports can always include it).
 
         Examples
         --------
@@ -854,7 +1029,7 @@ class Ledger:
         >>> fig.axes[0].texts[0].get_text()
         'no resolved forecasts yet'
         """
-        df = self.resolved(include_hindcasts=include_hindcasts)
+        df = self.resolved(include_hindcasts=include_hindcasts, reliable_only=reliable_only)
         if df.empty:
             from matplotlib.figure import Figure
 
