@@ -130,6 +130,26 @@ _SAVED_KEYS = ("spec", "items", "as_of", "horizon", "seed", "sizes", "diagnostic
                "provenance", "path", "pareto_k", "language", "interventions")
 
 
+def _positive_ints(**values: Any) -> dict[str, int]:
+    """The given (not None) sampling sizes, each checked to be a positive integer."""
+    out = {}
+    for name, v in values.items():
+        if v is None:
+            continue
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ForecastError(f"{name} must be a positive integer, got {v!r}")
+        out[name] = int(v)
+    return out
+
+
+def _seed_value(seed: Any) -> int:
+    """A sampler seed: an integer from 0 to 2**63 - 1."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed < 2**63:
+        raise ForecastError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    return int(seed)
+
+
 def _check_bool(value: Any, name: str) -> None:
     """Refuse truthy strings and numbers where a yes/no is meant ("no" is truthy)."""
     if not isinstance(value, (bool, np.bool_)):
@@ -190,9 +210,10 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     items = _items_of(log)
     _validate_items(model.spec, items)
     as_of_d, hz = _resolve_dates(model.spec, items, as_of, horizon)
-    sizes = defaults.sampling_defaults()
-    draws, tune, chains = draws or sizes["draws"], tune or sizes["tune"], chains or sizes["chains"]
-    seed = int(secrets.randbits(31)) if seed is None else int(seed)
+    sizes = {**defaults.sampling_defaults(),
+             **_positive_ints(draws=draws, tune=tune, chains=chains)}
+    draws, tune, chains = sizes["draws"], sizes["tune"], sizes["chains"]
+    seed = int(secrets.randbits(31)) if seed is None else _seed_value(seed)
     data = model.data(items, as_of_d)
     idata = sample_posterior(model, data, seed=seed, draws=draws, tune=tune, chains=chains,
                              progress=progress)

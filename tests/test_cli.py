@@ -37,11 +37,23 @@ def test_forecast_strict_json_save_and_report(tmp_path, monkeypatch):
     monkeypatch.setenv("IAMG_CHAINS", "2")
     db, fc_dir = tmp_path / "w.sqlite", tmp_path / "fc"
     out = runner.invoke(app, ["forecast", "--db", str(db), "--import-seed", "--draws", "50",
-                              "--json", "--strict", "--save", str(fc_dir), "--quiet"])
+                              "--json", "--strict", "--save", str(fc_dir), "--record",
+                              "--quiet"])
     assert out.exit_code == 3, out.output
     payload = json.loads(out.stdout[out.stdout.index("{"):out.stdout.rindex("}") + 1])
     assert payload["diagnostics"]["ok"] is False
     assert len(payload["outcomes"]) == 9
+    # --strict withholds a failed forecast from the saved files and the ledger
+    assert "not saved or recorded" in out.output
+    assert not fc_dir.exists()
+    from iamg_forecast.calibration.ledger import Ledger
+
+    with Ledger.open(db) as ledger:
+        assert ledger.history().empty
+    # without --strict it is saved, and says what it is
+    out = runner.invoke(app, ["forecast", "--db", str(db), "--draws", "50", "--save",
+                              str(fc_dir), "--quiet"])
+    assert out.exit_code == 0 and fc_dir.is_dir() and "WARNING" in out.output
     md = runner.invoke(app, ["report", str(fc_dir), "--format", "md"])
     assert md.exit_code == 0 and "NOT RELIABLE" in md.stdout
     js = runner.invoke(app, ["report", str(fc_dir), "--format", "json"])
@@ -53,6 +65,25 @@ def test_forecast_strict_json_save_and_report(tmp_path, monkeypatch):
     assert bad.exit_code == 2
     listing = runner.invoke(app, ["evidence", "list", "--db", str(db), "--json"])
     assert len(json.loads(listing.stdout)) == 17
+
+
+def test_unreadable_paths_and_bad_sizes_exit_2_with_one_line(tmp_path):
+    db = str(tmp_path / "w.sqlite")
+    cases = {
+        "a directory to import": (["evidence", "import", str(tmp_path), "--db", db],
+                                  "directory"),
+        "a report path that is a directory": (["forecast", "--db", db, "--out", str(tmp_path),
+                                               "--quiet"], "is a directory"),
+        "negative draws": (["forecast", "--db", db, "--draws", "-5", "--quiet"],
+                           "draws must be a positive integer, got -5"),
+        "negative seed": (["forecast", "--db", db, "--seed", "-1", "--quiet"],
+                          "seed must be an integer from 0"),
+    }
+    for name, (args, message) in cases.items():
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2, (name, out.output)
+        assert message in out.output and "Traceback" not in out.output, (name, out.output)
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_priors_commands():

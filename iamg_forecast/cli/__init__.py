@@ -77,13 +77,18 @@ def forecast_cmd(
         typer.echo(f"Fitting {len(items)} evidence items (compiling on first use)...", err=True)
     fc = iaf.forecast(model, items, as_of=as_of, horizon=horizon, seed=seed, draws=draws,
                       progress=show)
-    if save:
+    withheld = strict and not fc.ok
+    if save and not withheld:
         fc.save(save)
-    if record:
+    if record and not withheld:
         from iamg_forecast.calibration.ledger import Ledger
 
         with Ledger.open(db) as ledger:
             ledger.record(fc)
+    if withheld and (save or record):
+        typer.echo("--strict: the forecast failed its diagnostics, so it was not "
+                   + " or ".join(w for w, on in (("saved", save), ("recorded", record)) if on),
+                   err=True)
     if out:
         _write_report(fc, out, db if db.exists() else None)
     _print_table(fc, as_json)
@@ -93,12 +98,13 @@ def forecast_cmd(
 
 
 def _write_report(fc, out: Path, db: Path | None) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from iamg_forecast.report.render import write_text_atomic
+
     suffix = out.suffix.lower()
     if suffix in (".md", ".markdown"):
-        out.write_text(fc.to_markdown(), encoding="utf-8")
+        write_text_atomic(out, fc.to_markdown())
     elif suffix == ".json":
-        out.write_text(fc.to_json(), encoding="utf-8")
+        write_text_atomic(out, fc.to_json())
     else:
         fc.report(out)
     typer.echo(f"Report written to {out}", err=True)

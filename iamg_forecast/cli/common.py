@@ -24,17 +24,22 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's expected errors into one-line messages and exit code 2."""
+    """Turn the library's expected errors (and unreadable files or databases) into one-line
+    messages and exit code 2.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import sqlite3
+
         from pydantic import ValidationError
 
         from iamg_forecast.errors import IAMGError
 
         try:
             return func(*args, **kwargs)
-        except (IAMGError, ValidationError, ValueError, KeyError, FileNotFoundError) as err:
+        except (IAMGError, ValidationError, ValueError, KeyError, OSError,
+                sqlite3.Error) as err:
             msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             fail(msg)
 

@@ -11,7 +11,8 @@ import jinja2
 
 from iamg_forecast.report.context import ReportContext, build_context
 
-__all__ = ["write_html", "to_markdown", "to_json", "render_html", "md_escape"]
+__all__ = ["write_html", "to_markdown", "to_json", "render_html", "md_escape",
+           "write_text_atomic"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
 
@@ -49,12 +50,39 @@ def write_html(fc, path: str | Path, ledger: Any = None, language: str | None = 
     --------
     >>> fc.report("reports/latest.html")  # doctest: +SKIP
     """
+    return write_text_atomic(path, render_html(build_context(fc, ledger=ledger,
+                                                             language=language)))
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed at the end.
+
+    A reader never sees a half-written report, and a failed write leaves nothing behind.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``path`` is a directory.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_text_atomic(d / "r.md", "# ok").read_text()
+    '# ok'
+    """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write the report to {path}: it is a directory, "
+                                "expected a file name such as report.html")
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_html(build_context(fc, ledger=ledger, language=language))
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
