@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,14 @@ def test_intervention_is_data_not_a_rebuild(model):
     assert mask[li].sum() == len(model.spec.months) - model.spec.month_index("2026-02-01")
     with pytest.raises(KeyError, match="did you mean"):
         model.do("iran_domestic_crisi", 1.0)
+    bad = {("high", None): (TypeError, "must be a number on the logit scale, got 'high'"),
+           (True, None): (TypeError, "must be a number"),
+           (float("nan"), None): (ValueError, "must be finite, got nan"),
+           (1.0, "2035-01"): (ValueError, "start '2035-01' is outside the model's months"),
+           (1.0, "2026-13"): (ValueError, "start '2026-13' is not a month")}
+    for (value, start), (error, message) in bad.items():
+        with pytest.raises(error, match=re.escape(message)):
+            model.do("iran_domestic_crisis", value, start=start)
 
 
 def syrian_extension(dest):
