@@ -564,6 +564,8 @@ class Forecast:
         Leave-one-out by PSIS over the stored draws; an item with Pareto k > 0.7 is refitted
         without it when ``refit`` is True (``method`` says which). ``shift`` is the forecast
         minus the forecast without the item, so a positive shift means the item raised it.
+        ``reliable`` is False for a row whose reweighting has k > 0.7 (not refitted) or whose
+        refit failed its diagnostics: its shift should not be read as the item's effect.
         """
         base = self.outcome_draws()
         w = self.weights
@@ -573,18 +575,18 @@ class Forecast:
             rest = tuple(x for x in self.items if x.id != it.id)
             data = self.model.data(rest, self.as_of)
             lw, k = self._reweighted(data)
-            method = "psis"
-            if k > defaults.PARETO_K_MAX and refit:
+            method, reliable = "psis", bool(k <= defaults.PARETO_K_MAX)
+            if not reliable and refit:
                 alt = forecast(self.model, rest, as_of=self.as_of, horizon=self.horizon,
                                seed=self.seed, language=self.language, **self.sizes)
                 p_wo = np.array([alt[o].p for o in self.spec.outcome_names])
-                method = "refit"
+                method, reliable = "refit", alt.ok
             else:
                 p_wo = np.exp(lw).reshape(-1) @ self.outcome_draws(data=data)
             for j, o in enumerate(self.spec.outcome_names):
                 rows.append({"item": it.id, "indicator": it.indicator, "date": it.date,
                              "outcome": o, "shift": float(p_full[j] - p_wo[j]),
-                             "pareto_k": k, "method": method})
+                             "pareto_k": k, "method": method, "reliable": reliable})
         return pd.DataFrame(rows)
 
     def compare(self, other: Forecast) -> dict[str, pd.DataFrame]:
@@ -679,15 +681,18 @@ class Forecast:
         With ``items`` given (new evidence), each is judged under this forecast. Without, each
         item already used is judged under the forecast without it (PSIS leave-one-out). Items
         with a tail probability below 0.05 are flagged: check the source or the model.
+        ``pareto_k`` is the leave-one-out reweighting's k (NaN for new items, judged under the
+        forecast's own weights); above 0.7 that row's tail probability is unreliable.
         """
         rows = []
         loo = items is None
         for it in (self.usable if loo else list(items)):
             if it.indicator not in self.spec.indicator_names:
                 continue
+            k = float("nan")
             if loo:
                 rest = tuple(x for x in self.items if x.id != it.id)
-                lw, _ = self._reweighted(self.model.data(rest, self.as_of))
+                lw, k = self._reweighted(self.model.data(rest, self.as_of))
                 w = np.exp(lw).reshape(-1)
             else:
                 w = self.weights
@@ -695,9 +700,9 @@ class Forecast:
             rows.append({"item": it.id, "indicator": it.indicator, "date": it.date,
                          "value": it.value, "reliability": it.reliability,
                          "tail_probability": tail,
-                         "flag": tail < defaults.SURPRISE_ALPHA})
+                         "flag": tail < defaults.SURPRISE_ALPHA, "pareto_k": k})
         return pd.DataFrame(rows, columns=["item", "indicator", "date", "value", "reliability",
-                                           "tail_probability", "flag"])
+                                           "tail_probability", "flag", "pareto_k"])
 
     def _tail_probability(self, it: Evidence, w: np.ndarray) -> float:
         from scipy import stats

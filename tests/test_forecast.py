@@ -244,11 +244,19 @@ def test_attribution_signposts_surprise_shapes(seed_forecast):
     a = seed_forecast.attribution(refit=False)
     assert set(a["item"]) == {e.id for e in seed_forecast.usable}
     assert a["shift"].abs().max() < 1
+    assert a["reliable"].equals(a["pareto_k"] <= 0.7)   # psis rows: reliable iff k <= 0.7
     sur = seed_forecast.surprise()
     assert sur["tail_probability"].between(0, 1).all()
+    assert np.isfinite(sur["pareto_k"]).all()          # leave-one-out: each row has its k
+    counts = [1, 3, 8, 20, 60]
     new = seed_forecast.surprise([Evidence(indicator="iamg_attacks_count", date="2026-02-10",
-                                           value=60, source="x", reliability="A1")])
-    assert bool(new["flag"].iloc[0])  # 60 attacks in a month is far outside expectations
+                                           value=v, source=f"x{v}", reliability="A1")
+                                  for v in counts])
+    tails = new["tail_probability"].to_numpy()
+    assert (np.diff(tails) < 0).all()   # the further above the typical month, the rarer
+    assert not new["flag"].iloc[0]      # one attack in a month is ordinary
+    assert bool(new["flag"].iloc[-1])   # 60 attacks in a month is far outside expectations
+    assert new["pareto_k"].isna().all()  # new items are judged under the forecast's own weights
 
 
 def test_signposts_follow_the_report_model(full_forecast):

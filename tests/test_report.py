@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import html5lib
+import pandas as pd
 import pytest
 
 from iamg_forecast.evidence import Evidence
@@ -123,3 +124,18 @@ def test_phia_language(seed_forecast):
     ctx = build_context(seed_forecast, language="phia")
     assert ctx.language == "phia"
     assert {b["term"] for b in ctx.bands} >= {"remote chance", "realistic possibility"}
+
+
+def test_narrative_names_only_reliable_attributions(seed_forecast):
+    """An item whose leave-one-out is unreliable (high Pareto k) is never named as the mover."""
+    from iamg_forecast.report.context import _narrative
+
+    table = seed_forecast.table()
+    first = table["outcome"].iloc[0]
+    rows = pd.DataFrame([
+        {"item": "shaky", "indicator": "ind_a", "outcome": first, "shift": 0.30,
+         "pareto_k": 1.2, "method": "psis", "reliable": False},
+        {"item": "solid", "indicator": "ind_b", "outcome": first, "shift": 0.02,
+         "pareto_k": 0.1, "method": "psis", "reliable": True}])
+    text = _narrative(seed_forecast, table, rows)[0]["text"]
+    assert "solid" in text and "shaky" not in text

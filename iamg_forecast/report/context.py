@@ -68,6 +68,18 @@ def _priors(spec) -> list[dict[str, Any]]:
     return rows
 
 
+def _records(df) -> list[dict[str, Any]]:
+    """Rows of ``df`` as plain dicts: dates as ISO strings, NaN as None (valid JSON)."""
+    def plain(v: Any) -> Any:
+        if isinstance(v, dt.date):
+            return str(v)
+        if isinstance(v, float) and v != v:
+            return None
+        return v
+
+    return [{k: plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
 def _narrative(fc, table, attribution) -> list[dict[str, str]]:
     out = []
     for r in table.itertuples():
@@ -75,7 +87,9 @@ def _narrative(fc, table, attribution) -> list[dict[str, str]]:
         drivers = [d.latent for d in o.drivers]
         if o.group:
             drivers += [d.latent for d in fc.spec.group(o.group).drivers]
-        moved = attribution[attribution["outcome"] == r.outcome] if len(attribution) else None
+        # rows whose leave-one-out is unreliable (high Pareto k) do not name an item
+        moved = (attribution[(attribution["outcome"] == r.outcome) & attribution["reliable"]]
+                 if len(attribution) else None)
         top = ""
         if moved is not None and len(moved):
             best = moved.reindex(moved["shift"].abs().sort_values(ascending=False).index).iloc[0]
@@ -123,7 +137,8 @@ def build_context(fc, ledger: Any = None, language: str | None = None) -> Report
         top_signposts = [{"indicator": s.indicator, "month": s.month,
                           "p_reported": float(s.p_reported), "outcome": s.outcome,
                           "shift_if_reported": float(s.shift_if_reported),
-                          "shift_if_absent": float(s.shift_if_absent)}
+                          "shift_if_absent": float(s.shift_if_absent),
+                          "pareto_k": float(s.pareto_k)}
                          for s in best.itertuples()]
     surprise = fc.surprise()
     bands = PHIA_BANDS if language == "phia" else ICD203_BANDS
@@ -138,11 +153,9 @@ def build_context(fc, ledger: Any = None, language: str | None = None) -> Report
         headline=headline,
         narrative=_narrative(fc, table, attribution),
         curve=curve.to_dict("records"),
-        attribution=[{k: (str(v) if isinstance(v, dt.date) else v) for k, v in row.items()}
-                     for row in attribution.to_dict("records")],
+        attribution=_records(attribution),
         signposts=top_signposts,
-        surprises=[{k: (str(v) if isinstance(v, dt.date) else v) for k, v in row.items()}
-                   for row in surprise.to_dict("records")],
+        surprises=_records(surprise),
         assumptions=_priors(fc.spec),
         bands=[{"lower": lo, "upper": hi, "term": w} for lo, hi, w in bands],
         evidence=[{"id": e.id, **e.content()} for e in fc.usable],
