@@ -93,13 +93,37 @@ def test_priors_commands():
     assert check.exit_code == 0 and "reference" in check.output
 
 
-def test_resolve_and_score(tmp_path):
+def test_resolve_and_score(tmp_path, monkeypatch):
+    monkeypatch.setenv("IAMG_TUNE", "100")
+    monkeypatch.setenv("IAMG_CHAINS", "2")
     db = str(tmp_path / "l.sqlite")
+    rec = runner.invoke(app, ["forecast", "--db", db, "--import-seed", "--draws", "50",
+                              "--record", "--quiet"])
+    assert rec.exit_code == 0, rec.output
     out = runner.invoke(app, ["resolve", "sudani_return", "--happened", "--date", "2026-05-01",
                               "--source", "test", "--db", db])
     assert out.exit_code == 0
     bad = runner.invoke(app, ["resolve", "sudani_retrun", "--happened", "--date", "2026-05-01",
                               "--source", "test", "--db", db])
     assert bad.exit_code == 2 and "did you mean" in bad.output
+    future = runner.invoke(app, ["resolve", "other_pm", "--not-happened", "--date", "2099-05-01",
+                                 "--source", "test", "--db", db])
+    assert future.exit_code == 2 and "after today" in future.output
     score = runner.invoke(app, ["score", "--db", db, "--json"])
     assert score.exit_code == 0
+    rows = {r["outcome"]: r for r in json.loads(score.stdout)}
+    # Recorded today, after the question settled: a hindcast, which scoring leaves out.
+    assert all(r["n"] == 0 for r in rows.values())
+    from iamg_forecast.calibration.ledger import Ledger
+
+    with Ledger.open(db) as ledger:
+        p = ledger.history().set_index("outcome")["p"]
+        res = ledger.resolved(include_hindcasts=True).set_index("outcome")["y"]
+        table = ledger.score(include_hindcasts=True).set_index("outcome")
+    # Sudani returning settles his competitors: they did not happen.
+    assert res.to_dict() == {"sudani_return": 1, "maliki_confirmed": 0, "other_pm": 0,
+                             "deadlock_persists": 0}
+    for outcome, y in res.items():
+        assert table.loc[outcome, "n"] == 1
+        assert table.loc[outcome, "n_unreliable"] == 1   # 50 draws fail the gates
+        assert abs(table.loc[outcome, "brier"] - (p[outcome] - y) ** 2) < 1e-12

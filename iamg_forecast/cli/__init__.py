@@ -155,7 +155,9 @@ def report_cmd(
         return
     text = fc.to_markdown() if fmt == "md" else fc.to_json()
     if out:
-        out.write_text(text, encoding="utf-8")
+        from iamg_forecast.report.render import write_text_atomic
+
+        write_text_atomic(out, text)
     else:
         sys.stdout.write(text)
 
@@ -166,6 +168,8 @@ def priors_check_cmd(
     spec: SPEC_OPTION = None,
     draws: Annotated[int, typer.Option(help="Prior draws.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    strict: Annotated[bool, typer.Option(
+        help="Exit 3 when a prior is flagged against its reference class.")] = False,
 ) -> None:
     """Print each outcome's prior probability next to its reference-class base rate.
 
@@ -175,7 +179,7 @@ def priors_check_cmd(
 
     pc = iaf.prior_check(iaf.load_model(spec), draws=draws, seed=seed)
     typer.echo(pc.to_text())
-    if pc.flagged:
+    if pc.flagged and strict:
         raise typer.Exit(EXIT_UNRELIABLE)
 
 
@@ -225,15 +229,21 @@ def resolve_cmd(
 def score_cmd(
     db: DB_OPTION = Path("iamg.sqlite"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    reliable_only: Annotated[bool, typer.Option(
+        help="Leave out forecasts that failed their diagnostics (or predate the record of "
+             "them).")] = False,
 ) -> None:
     """Score every resolved forecast in the ledger (Brier, log score, skill, CORP).
+
+    The table counts, per outcome, how many scored forecasts failed their diagnostics
+    (n_unreliable) or have no record of them (n_unknown_reliability).
 
     Example: iamg-forecast score --db work/iamg.sqlite --json
     """
     from iamg_forecast.calibration.ledger import Ledger
 
     with Ledger.open(db) as ledger:
-        table = ledger.score()
+        table = ledger.score(reliable_only=reliable_only)
     if as_json:
         typer.echo(table.to_json(orient="records", indent=1))
     else:
