@@ -24,7 +24,7 @@ import xarray as xr
 
 from iamg_forecast import defaults
 from iamg_forecast.errors import ForecastError
-from iamg_forecast.evidence.cells import evidence_hash, usable_items
+from iamg_forecast.evidence.cells import evidence_hash, legacy_evidence_hash, usable_items
 from iamg_forecast.evidence.items import Evidence, check_against_spec
 from iamg_forecast.inference import (
     POSTERIOR_VARS,
@@ -880,7 +880,8 @@ class Forecast:
         horizon = dt.date.fromisoformat(meta["horizon"])
         _resolve_dates(spec, items, as_of, horizon)   # the same checks as a new forecast
         recorded = prov.get("evidence_hash")
-        if evidence_hash(items, as_of) != recorded:
+        # saves made before the hash covered the items' content recorded the ids-only hash
+        if recorded not in (evidence_hash(items, as_of), legacy_evidence_hash(items, as_of)):
             raise ForecastError(f"{src}: the stored evidence does not have the recorded hash "
                                 f"{str(recorded)[:12]}; file altered?")
         with xr.open_dataset(src / "draws.nc", engine="h5netcdf") as ds:

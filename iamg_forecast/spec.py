@@ -59,6 +59,7 @@ __all__ = [
     "month_range",
     "month_end",
     "parse_month",
+    "load_yaml",
 ]
 
 # name -> {parameter: constraint}; "scale" and "positive" must be > 0.
@@ -416,18 +417,20 @@ class Scenario(_Strict):
     default_horizon: str
     description: str = ""
 
-    @field_validator("start_month", "end_month")
+    @field_validator("start_month", "end_month", mode="before")
     @classmethod
-    def _month(cls, v: str) -> str:
+    def _month(cls, v: Any) -> str:
         try:
             d = parse_month(v)
         except (TypeError, ValueError):
             raise ValueError(f"expected a month YYYY-MM, got {v!r}") from None
         return f"{d.year:04d}-{d.month:02d}"
 
-    @field_validator("default_horizon")
+    @field_validator("default_horizon", mode="before")
     @classmethod
-    def _date(cls, v: str) -> str:
+    def _date(cls, v: Any) -> str:
+        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+            return v.isoformat()  # an unquoted date in YAML
         try:
             return dt.date.fromisoformat(str(v)).isoformat()
         except (TypeError, ValueError):
@@ -592,6 +595,35 @@ def default_priors_dir() -> Path:
     if shipped.is_dir():
         return Path(str(shipped))
     return Path(__file__).resolve().parent.parent / "priors"
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that an impossible date stays text (see :func:`load_yaml`)."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def load_yaml(text: str) -> Any:
+    r"""Parse YAML safely, keeping an impossible unquoted date (``2026-13-01``) as a string.
+
+    ``yaml.safe_load`` raises a bare ``ValueError`` on such a date and so loses the file, the
+    row and the field; kept as text, the date reaches the validator of its field, which
+    reports it with its location.
+
+    Examples
+    --------
+    >>> load_yaml("a: 2026-13-01\nb: 2026-01-31")
+    {'a': '2026-13-01', 'b': datetime.date(2026, 1, 31)}
+    """
+    return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -819,14 +851,17 @@ def load_spec(path: str | Path | None = None) -> Spec:
     problems: list[Problem] = []
     for f in files:
         try:
-            loaded.append((f.name, yaml.safe_load(f.read_text(encoding="utf-8"))))
+            loaded.append((f.name, load_yaml(f.read_text(encoding="utf-8"))))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
             reason = getattr(err, "problem", err)
             problems.append(Problem(f.name, where, f"not valid YAML: {reason}"))
         except UnicodeDecodeError as err:
-            problems.append(Problem(f.name, "<file>", f"not UTF-8 text: {err.reason}"))
+            problems.append(Problem(f.name, "<file>", f"not UTF-8 text: {err.reason} at byte "
+                                    f"{err.start}"))
+        except OSError as err:
+            problems.append(Problem(f.name, "<file>", f"cannot read: {err.strerror or err}"))
     if problems:
         raise SpecError(problems)
     return _build(loaded)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -19,7 +21,15 @@ from pydantic import ValidationError
 
 import iamg_forecast as iaf
 from iamg_forecast.errors import EvidenceError
-from iamg_forecast.evidence import Evidence, EvidenceLog, read_evidence_file
+from iamg_forecast.evidence import (
+    Evidence,
+    EvidenceLog,
+    check_against_spec,
+    evidence_hash,
+    read_evidence_file,
+    usable_items,
+)
+from iamg_forecast.evidence.cells import legacy_evidence_hash
 
 WORKER = Path(__file__).resolve().parent / "helpers" / "import_worker.py"
 GOOD = dict(indicator="rial_sharp_depreciation", date="2026-01-15", value=1, source="x",
@@ -96,6 +106,231 @@ def test_import_is_all_or_nothing_with_every_bad_row(spec, tmp_path):
     text = str(info.value)
     for fragment in ("line 3: date", "line 4: indicator", "line 5: reliability"):
         assert fragment in text, text
+
+
+def seed_rows(spec) -> list[Evidence]:
+    return read_evidence_file(iaf.seed_evidence_path(), spec)
+
+
+def test_evidence_hash_follows_content_not_just_ids(spec):
+    items = seed_rows(spec)
+    as_of = dt.date(2026, 2, 28)
+    base = evidence_hash(items, as_of)
+    assert evidence_hash(list(items), as_of) == base  # same content, same hash
+    assert evidence_hash(list(reversed(items)), as_of) == base  # input order is irrelevant
+    assert evidence_hash(items, "2026-02-28") == base
+    k = next(i for i, e in enumerate(items) if e.id == "seed-rial-fall")
+    for change in ({"reliability": "A1"}, {"value": 0.0}, {"note": "amended"}):
+        amended = [*items[:k], Evidence(**{**items[k].content(), **change}, id=items[k].id),
+                   *items[k + 1:]]
+        assert amended[k].id == items[k].id
+        assert evidence_hash(amended, as_of) != base, change
+    assert evidence_hash(items, dt.date(2026, 3, 1)) != base
+    # the ids-only hash of earlier versions stays available to check old saved forecasts
+    assert legacy_evidence_hash(amended, as_of) == legacy_evidence_hash(items, as_of)
+    ids = [e.id for e in sorted((e for e in items if e.date <= as_of and not e.duplicate_of),
+                                key=lambda e: (e.date, e.id))]
+    old = json.dumps({"as_of": str(as_of), "ids": ids}, separators=(",", ":"))
+    assert legacy_evidence_hash(items, as_of) == hashlib.sha256(old.encode()).hexdigest()
+
+
+def test_amending_a_grade_changes_the_logged_evidence_hash(log):
+    before = evidence_hash(log.current(), dt.date(2026, 2, 28))
+    log.amend("seed-rial-fall", reliability="A1")
+    assert evidence_hash(log.current(), dt.date(2026, 2, 28)) != before
+
+
+def test_unquoted_impossible_yaml_date_is_named_with_other_bad_rows(spec, tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text("evidence:\n"
+                    "  - {indicator: rial_sharp_depreciation, date: 2026-01-15, value: 1,"
+                    " source: x, reliability: B2}\n"
+                    "  - {indicator: rial_sharp_depreciation, date: 2026-13-01, value: 1,"
+                    " source: x, reliability: B2}\n"
+                    "  - {indicator: nope, date: 2026-01-15, value: 1, source: x,"
+                    " reliability: B2}\n")
+    with EvidenceLog.memory(spec) as lg:
+        with pytest.raises(EvidenceError) as info:
+            lg.import_file(path)
+        assert lg.rows() == 0
+    paths = [(p.where, p.path) for p in info.value.problems]
+    assert ("e.yaml", "evidence[1]: date") in paths and ("e.yaml", "evidence[2]: indicator") \
+        in paths
+    assert "2026-13-01" in str(info.value)
+
+
+def test_non_utf8_file_is_an_evidence_error_naming_it(spec, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("indicator,date,value,source,reliability\n"
+                     "rial_sharp_depreciation,2026-01-15,1,Société,B2\n".encode("latin-1"))
+    with pytest.raises(EvidenceError, match="latin1.csv: <file>: not UTF-8"):
+        read_evidence_file(path, spec)
+    with pytest.raises(EvidenceError, match="is a directory"):
+        read_evidence_file(tmp_path, spec)
+
+
+def test_duplicate_counts_when_its_target_is_retracted(log):
+    as_of = dt.date(2026, 1, 31)
+    cell = (log.spec.indicator_names.index("rial_sharp_depreciation"),
+            log.spec.month_index(as_of))
+    assert log.model_data(as_of)["ind_observed"][cell] == 1
+    log.retract("seed-rial-fall", reason="figure in doubt")
+    data = log.model_data(as_of)
+    assert data["ind_observed"][cell] == 1  # the duplicate is now the only report
+    assert "seed-collapsing-currency" in {e.id for e in usable_items(log.current(), as_of)}
+
+
+def test_references_to_unknown_ids_are_rejected(log, tmp_path):
+    before = (log.rows(), log.digest())
+    with pytest.raises(EvidenceError) as info:
+        log.add(Evidence(**GOOD, duplicate_of="seed-rial-fal"))
+    assert "duplicate_of" in str(info.value) and "seed-rial-fal" in str(info.value)
+    assert "did you mean 'seed-rial-fall'" in str(info.value)
+    with pytest.raises(EvidenceError, match="corroborates"):
+        log.amend("seed-rial-fall", corroborates="nothing-here")
+    with pytest.raises(EvidenceError, match="cycle"):  # seed-collapsing-currency repeats it
+        log.amend("seed-rial-fall", duplicate_of="seed-collapsing-currency")
+    path = tmp_path / "refs.csv"
+    path.write_text("id,indicator,date,value,source,reliability,duplicate_of,corroborates\n"
+                    "n1,rial_sharp_depreciation,2026-01-15,1,x,B2,,\n"
+                    "n2,rial_sharp_depreciation,2026-01-16,1,y,B2,n1,\n"
+                    "n3,rial_sharp_depreciation,2026-01-17,1,z,B2,,missing-id\n")
+    with pytest.raises(EvidenceError) as info:
+        log.import_file(path)
+    assert [p.path for p in info.value.problems] == ["line 4: corroborates"]
+    assert (log.rows(), log.digest()) == before
+    # targets in the log, in the same file, or among the items of one add all count
+    log.add(Evidence(**{**GOOD, "source": "a"}, id="t1"),
+            Evidence(**{**GOOD, "source": "b"}, id="t2", corroborates="t1"))
+    path.write_text(path.read_text().replace("missing-id", "seed-rial-fall"))
+    assert log.import_file(path) == ["n1", "n2", "n3"]
+
+
+def test_duplicate_ids_in_a_file_are_all_reported(log, tmp_path):
+    before = (log.rows(), log.digest())
+    path = tmp_path / "dups.csv"
+    path.write_text("id,indicator,date,value,source,reliability\n"
+                    "a,rial_sharp_depreciation,2026-01-15,1,x,B2\n"
+                    "a,rial_sharp_depreciation,2026-01-16,0,y,B2\n"
+                    "b,rial_sharp_depreciation,2026-01-15,1,x,B2\n"
+                    "b,rial_sharp_depreciation,2026-01-15,1,x,B2\n"
+                    "a,rial_sharp_depreciation,2026-01-17,1,z,B2\n")
+    with pytest.raises(EvidenceError) as info:
+        log.import_file(path)
+    assert [p.path for p in info.value.problems] == ["line 3: id", "line 5: id", "line 6: id"]
+    assert "already used at line 2" in str(info.value)
+    assert (log.rows(), log.digest()) == before
+
+
+def test_import_refuses_a_known_id_with_different_content(log, tmp_path):
+    log.export(tmp_path / "all.yaml")
+    before = (log.rows(), log.digest())
+    assert log.import_file(tmp_path / "all.yaml")  # identical content: no-op
+    assert (log.rows(), log.digest()) == before
+    text = (tmp_path / "all.yaml").read_text()
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(text.replace("reliability: B3", "reliability: A1", 1))
+    with pytest.raises(EvidenceError, match="use amend") as info:
+        log.import_file(changed)
+    assert len(info.value.problems) == 1 and info.value.problems[0].path.endswith(": id")
+    with pytest.raises(EvidenceError, match="use amend"):
+        log.add(Evidence(**{**log.current()[0].content(), "note": "new"},
+                         id=log.current()[0].id))
+    assert (log.rows(), log.digest()) == before
+    # a retracted item stays retracted when the same file is imported again
+    log.retract("seed-rial-fall", reason="figure in doubt")
+    rows = log.rows()
+    log.import_file(tmp_path / "all.yaml")
+    assert log.rows() == rows and "seed-rial-fall" not in {e.id for e in log.current()}
+
+
+@pytest.mark.parametrize("word,expected", [("true", True), ("TRUE", True), ("Yes", True),
+                                           ("1", True), ("false", False), ("no", False),
+                                           ("0", False), (" False ", False)])
+def test_csv_flags_accept_explicit_spellings(spec, tmp_path, word, expected):
+    path = tmp_path / "f.csv"
+    path.write_text("indicator,date,value,source,reliability,monitored_absent\n"
+                    f"rial_sharp_depreciation,2026-01-15,0,x,B2,{word}\n")
+    assert read_evidence_file(path, spec)[0].monitored_absent is expected
+
+
+def test_loose_flags_and_boolean_numbers_are_rejected(spec, tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("indicator,date,value,source,reliability,monitored_absent\n"
+                    "rial_sharp_depreciation,2026-01-15,0,x,B2,ture\n"
+                    "rial_sharp_depreciation,2026-01-16,0,x,B2,on\n")
+    with pytest.raises(EvidenceError) as info:
+        read_evidence_file(path, spec)
+    assert [(p.path, p.value) for p in info.value.problems] == [
+        ("line 2: monitored_absent", None), ("line 3: monitored_absent", None)]
+    assert "'ture'" in str(info.value) and "'on'" in str(info.value)
+    yml = tmp_path / "f.yaml"
+    yml.write_text("evidence:\n  - {indicator: rial_sharp_depreciation, date: 2026-01-15,"
+                   " value: yes, source: x, reliability: B2}\n")
+    with pytest.raises(EvidenceError, match=r"evidence\[0\]: value: expected a number"):
+        read_evidence_file(yml, spec)
+
+
+def test_add_and_amend_report_one_clean_line_per_problem(log):
+    before = (log.rows(), log.digest())
+    with pytest.raises(EvidenceError) as info:
+        log.add({**GOOD, "date": "2026-13-01", "reliability": "Z9", "valu": 2})
+    text = str(info.value)
+    assert {p.path.split(": ")[-1] for p in info.value.problems} == {"date", "reliability",
+                                                                       "valu"}
+    assert "did you mean 'value'" in text
+    with pytest.raises(EvidenceError) as info2:
+        log.amend("seed-rial-fall", value="abc", reliability="Q")
+    text += str(info2.value)
+    assert [p.path for p in info2.value.problems] == ["value", "reliability"]
+    assert "seed-rial-fall" in str(info2.value)
+    for raw in ("type=", "input_value", "pydantic", "https://", "Value error"):
+        assert raw not in text, text
+    assert all(line.startswith(("  - ", "1 ", "2 ", "3 ")) for line in text.splitlines())
+    assert (log.rows(), log.digest()) == before
+    assert log.add(dict(GOOD)) == [Evidence(**GOOD).id]
+
+
+def test_monitored_absent_on_a_continuous_indicator_is_rejected(log, spec):
+    name = next(i.name for i in spec.indicators if i.kind == "continuous")
+    item = Evidence(indicator=name, date="2026-01-31", value=0, source="x", reliability="B2",
+                    monitored_absent=True)
+    assert [p.path for p in check_against_spec(item, spec)] == ["monitored_absent"]
+    with pytest.raises(EvidenceError, match="monitored_absent"):
+        log.add(item)
+
+
+def test_open_rejects_what_is_not_a_store(tmp_path, spec):
+    text = tmp_path / "notes.sqlite"
+    text.write_text("not a database\n")
+    with pytest.raises(EvidenceError, match="notes.sqlite.*not a database"):
+        EvidenceLog.open(text, spec)
+    assert text.read_text() == "not a database\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.sqlite"]
+    with pytest.raises(EvidenceError, match="is a directory"):
+        EvidenceLog.open(tmp_path, spec)
+    missing = tmp_path / "sub" / "none.sqlite"
+    with pytest.raises(EvidenceError, match="no evidence store at"):
+        EvidenceLog.open(missing, spec, create=False)
+    assert not missing.exists() and not missing.parent.exists()
+    with EvidenceLog.open(missing, spec) as lg:
+        lg.add(Evidence(**GOOD))
+    with EvidenceLog.open(missing, spec, create=False) as lg:
+        assert len(lg) == 1
+
+
+def test_date_arguments_are_checked(log):
+    with pytest.raises(EvidenceError, match="when.*'yesterday'"):
+        log.as_known_on("yesterday")
+    with pytest.raises(EvidenceError, match="when"):
+        log.as_known_on(20260101)
+    with pytest.raises(EvidenceError, match="as_of.*'01/31/2026'"):
+        log.model_data("01/31/2026")
+    with pytest.raises(EvidenceError, match="as_of"):
+        log.model_data(20260131)
+    by_text, by_date = log.model_data("2026-01-31"), log.model_data(dt.date(2026, 1, 31))
+    assert all(np.array_equal(by_text[k], by_date[k]) for k in by_date)
+    assert log.as_known_on("2026-01-01") == log.as_known_on(dt.date(2026, 1, 1))
 
 
 # ---- property tests: >= 1,000 generated invalid items and files -------------------------------

@@ -161,6 +161,30 @@ def test_invalid_yaml_is_a_spec_error(priors):
     assert found[0][0] == "scenario.yaml" and "not valid YAML" in found[0][2]
 
 
+def test_unquoted_impossible_date_names_file_and_key(priors):
+    path = priors / "scenario.yaml"
+    path.write_text(path.read_text().replace('default_horizon: "2026-12-31"',
+                                             "default_horizon: 2026-13-01"))
+    found = problems_of(priors)
+    assert any(w == "scenario.yaml" and p == "scenario.default_horizon" and
+               "expected an ISO date" in m for w, p, m in found), found
+
+
+def test_unquoted_valid_date_is_accepted(priors, spec):
+    path = priors / "scenario.yaml"
+    path.write_text(path.read_text().replace('default_horizon: "2026-12-31"',
+                                             "default_horizon: 2026-12-31"))
+    assert "default_horizon: 2026-12-31\n" in path.read_text()
+    assert load_spec(priors).hash == spec.hash
+
+
+def test_non_utf8_spec_file_is_a_spec_error(priors):
+    path = priors / "scenario.yaml"
+    path.write_bytes(path.read_bytes() + "# café\n".encode("latin-1"))
+    found = problems_of(priors)
+    assert found[0][:2] == ("scenario.yaml", "<file>") and "not UTF-8" in found[0][2]
+
+
 def test_missing_directory(tmp_path):
     with pytest.raises(SpecError, match="no such file"):
         load_spec(tmp_path / "nothing")

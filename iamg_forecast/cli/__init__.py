@@ -68,7 +68,8 @@ def forecast_cmd(
     from iamg_forecast.evidence.store import EvidenceLog
 
     model = iaf.load_model(spec)
-    with EvidenceLog.open(db, spec=model.spec) as log:
+    # Only --import-seed may create the store: a mistyped --db must not fit an empty one.
+    with EvidenceLog.open(db, spec=model.spec, create=import_seed) as log:
         if import_seed:
             log.import_file(iaf.seed_evidence_path())
         items = log.current()

@@ -13,10 +13,13 @@ from iamg_forecast.cli.common import DB_OPTION, SPEC_OPTION, guarded
 app = typer.Typer(help="Add, list, retract, amend and move evidence.", no_args_is_help=True)
 
 
-def _open(db: Path, spec: Path | None):
+def _open(db: Path, spec: Path | None, create: bool = False):
+    """The evidence store at ``db``; only commands that add evidence may create it (a mistyped
+    ``--db`` must not silently read an empty new store).
+    """
     import iamg_forecast as iaf
 
-    return iaf.EvidenceLog.open(db, spec=iaf.load_spec(spec))
+    return iaf.EvidenceLog.open(db, spec=iaf.load_spec(spec), create=create)
 
 
 @app.command("add")
@@ -42,15 +45,14 @@ def add_cmd(
     Example: iamg-forecast evidence add --indicator rial_sharp_depreciation --date 2026-02-10
     --value 1 --source Bonbast --reliability B2
     """
-    import iamg_forecast as iaf
-
-    item = iaf.Evidence(indicator=indicator, date=date, value=0.0 if monitored_absent else value,
-                        source=source, reliability=reliability, note=note, url=url, quote=quote,
-                        duplicate_of=duplicate_of, corroborates=corroborates,
-                        monitored_absent=monitored_absent)
-    with _open(db, spec) as log:
-        log.add(item)
-    typer.echo(item.id)
+    fields = dict(indicator=indicator, date=date, value=0.0 if monitored_absent else value,
+                  source=source, reliability=reliability, note=note, url=url, quote=quote,
+                  duplicate_of=duplicate_of, corroborates=corroborates,
+                  monitored_absent=monitored_absent)
+    # a mapping is validated by the store: one clean line per problem
+    with _open(db, spec, create=True) as log:
+        (item_id,) = log.add({k: v for k, v in fields.items() if v is not None})
+    typer.echo(item_id)
 
 
 @app.command("list")
@@ -147,7 +149,7 @@ def import_cmd(
 
     Example: iamg-forecast evidence import inbox/week.csv --db work/iamg.sqlite
     """
-    with _open(db, spec) as log:
+    with _open(db, spec, create=True) as log:
         ids = log.import_file(file)
     typer.echo(f"imported {len(ids)} items")
 

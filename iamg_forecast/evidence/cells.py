@@ -14,15 +14,51 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from iamg_forecast.errors import EvidenceError, Problem
 from iamg_forecast.evidence.items import Evidence
 from iamg_forecast.spec import Spec, month_end
 
-__all__ = ["model_data", "observed_through", "evidence_hash", "usable_items", "DATA_SLOTS"]
+__all__ = ["model_data", "observed_through", "evidence_hash", "legacy_evidence_hash",
+           "usable_items", "as_date", "DATA_SLOTS"]
 
 # Evidence slots filled from evidence (packed into the model's one pm.Data vector, see
 # ScenarioModel.graph_data).
 DATA_SLOTS = ("ind_value", "ind_rel", "ind_observed", "event_month", "group_month",
               "group_choice", "obs_through")
+
+
+def as_date(value: dt.date | str | None, name: str = "as_of") -> dt.date | None:
+    """``value`` as a date: a date, a datetime (its date), an ISO string or ``None``.
+
+    Raises
+    ------
+    EvidenceError
+        Naming the argument ``name`` and the value when it is anything else.
+
+    Examples
+    --------
+    >>> as_date("2026-01-31")
+    datetime.date(2026, 1, 31)
+    >>> as_date("yesterday")
+    Traceback (most recent call last):
+    ...
+    iamg_forecast.errors.EvidenceError: 1 problem(s) with the evidence found:
+      - <argument>: as_of: expected a date or an ISO date YYYY-MM-DD (got 'yesterday')
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    shown = value if isinstance(value, str) else type(value).__name__
+    raise EvidenceError([Problem("<argument>", name, "expected a date or an ISO date YYYY-MM-DD",
+                                 shown)])
 
 
 def observed_through(spec: Spec, as_of: dt.date | None) -> int:
@@ -46,16 +82,29 @@ def observed_through(spec: Spec, as_of: dt.date | None) -> int:
     return int(min(max(idx, -1), len(spec.months) - 1))
 
 
-def usable_items(items: Iterable[Evidence], as_of: dt.date | None = None) -> list[Evidence]:
+def usable_items(items: Iterable[Evidence], as_of: dt.date | str | None = None) -> list[Evidence]:
     """Items known on ``as_of``, without duplicates (same id, or ``duplicate_of`` a present id).
 
-    Sorted by (date, id) so that everything downstream is independent of input order.
+    A ``duplicate_of`` item is dropped only when the item it repeats is itself known on
+    ``as_of`` (and so among ``items``); when that item is absent (retracted, or dated later)
+    the duplicate is the only report left and counts on its own. Sorted by (date, id) so that
+    everything downstream is independent of input order.
+
+    Examples
+    --------
+    >>> a = Evidence(id="a", indicator="x", date="2026-01-15", source="s", reliability="B2")
+    >>> b = Evidence(id="b", indicator="x", date="2026-01-16", source="t", reliability="B2",
+    ...              duplicate_of="a")
+    >>> [e.id for e in usable_items([a, b])], [e.id for e in usable_items([b])]
+    (['a'], ['b'])
     """
+    as_of = as_date(as_of)
     by_id: dict[str, Evidence] = {}
     for it in items:
         if as_of is None or it.date <= as_of:
             by_id[it.id] = it
-    return sorted((it for it in by_id.values() if not it.duplicate_of),
+    return sorted((it for it in by_id.values()
+                   if not (it.duplicate_of and it.duplicate_of in by_id)),
                   key=lambda e: (e.date, e.id))
 
 
@@ -79,7 +128,7 @@ def _combined_reliability(group: list[Evidence], rel: dict[str, float]) -> float
     return float(max(1.0 - miss for miss in chains.values()))
 
 
-def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | None = None
+def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | None = None
                ) -> dict[str, np.ndarray]:
     """Turn evidence known on ``as_of`` into the model's data arrays.
 
@@ -108,6 +157,7 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | None = No
     >>> int(d["ind_observed"].sum()), float(d["ind_rel"].max()), int(d["obs_through"])
     (1, 0.83, 2)
     """
+    as_of = as_date(as_of)
     n_i, n_m = len(spec.indicators), len(spec.months)
     value = np.zeros((n_i, n_m))
     rel = np.full((n_i, n_m), 0.5)
@@ -156,8 +206,42 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | None = No
     }
 
 
-def evidence_hash(items: Iterable[Evidence], as_of: dt.date | None = None) -> str:
-    """SHA-256 over the ids of the usable items and ``as_of``: the forecast's evidence identity."""
-    ids = [e.id for e in usable_items(items, as_of)]
+def evidence_hash(items: Iterable[Evidence], as_of: dt.date | str | None = None) -> str:
+    """SHA-256 over the content of the usable items and ``as_of``: the forecast's evidence
+    identity.
+
+    Every item known on ``as_of`` that reaches the model (see :func:`usable_items`) enters
+    with its id and every content field, in canonical JSON, in the order of
+    :func:`usable_items`. Amending a value, a grade or a note therefore changes the hash, while
+    the order in which the items are given does not.
+
+    Examples
+    --------
+    >>> e = Evidence(indicator="rial_sharp_depreciation", date="2026-01-15", value=1,
+    ...              source="x", reliability="B2")
+    >>> evidence_hash([e]) == evidence_hash([e.model_copy(update={"reliability": "C3"})])
+    False
+    """
+    as_of = as_date(as_of)
+    rows = [{"id": e.id, **e.content()} for e in usable_items(items, as_of)]
+    text = json.dumps({"as_of": None if as_of is None else str(as_of), "items": rows},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def legacy_evidence_hash(items: Iterable[Evidence], as_of: dt.date | str | None = None) -> str:
+    """The evidence hash written by earlier versions: SHA-256 over the ids only.
+
+    Only for checking forecasts saved before :func:`evidence_hash` covered the items' content;
+    it does not change when an item is amended, so never record it for a new forecast. It
+    also keeps the earlier rule that a ``duplicate_of`` item never counts.
+    """
+    as_of = as_date(as_of)
+    by_id: dict[str, Evidence] = {}
+    for it in items:
+        if as_of is None or it.date <= as_of:
+            by_id[it.id] = it
+    ids = [e.id for e in sorted((it for it in by_id.values() if not it.duplicate_of),
+                                key=lambda e: (e.date, e.id))]
     text = json.dumps({"as_of": str(as_of), "ids": ids}, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from iamg_forecast.errors import Problem
 from iamg_forecast.spec import INFO_GRADES, SOURCE_GRADES, Spec, month_end, parse_month
 
-__all__ = ["Evidence", "CONTENT_FIELDS", "check_against_spec"]
+__all__ = ["Evidence", "CONTENT_FIELDS", "check_against_spec", "validation_problems"]
 
 # The fields that make an item what it is; its default id hashes exactly these.
 CONTENT_FIELDS = ("indicator", "date", "value", "source", "reliability", "note", "url", "quote",
                   "duplicate_of", "corroborates", "monitored_absent")
+
+
+# The only spellings accepted for a yes/no field given as text (case-insensitive).
+TRUE_WORDS = ("true", "yes", "1")
+FALSE_WORDS = ("false", "no", "0")
 
 
 def _today() -> dt.date:
@@ -96,7 +110,8 @@ class Evidence(BaseModel):
     @classmethod
     def _number(cls, v: Any) -> Any:
         if isinstance(v, bool):
-            return float(v)
+            raise ValueError(f"expected a number, got the boolean {v!r} "
+                             "(write 1 or 0; in YAML, yes/no/true/false are booleans)")
         if isinstance(v, str):
             try:
                 v = float(v.strip())
@@ -110,6 +125,17 @@ class Evidence(BaseModel):
         if not math.isfinite(v):
             raise ValueError(f"value must be a finite number, got {v}")
         return v
+
+    @field_validator("monitored_absent", mode="before")
+    @classmethod
+    def _flag(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int | float) and v in (0, 1):
+            return bool(v)
+        if isinstance(v, str) and v.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+            return v.strip().lower() in TRUE_WORDS
+        raise ValueError("expected true or false (also yes/no or 1/0), got " + repr(v))
 
     @field_validator("source")
     @classmethod
@@ -148,7 +174,8 @@ class Evidence(BaseModel):
         if not self.id:
             object.__setattr__(self, "id", self.content_hash())
         elif self.id in (self.duplicate_of, self.corroborates):
-            raise ValueError("an item cannot refer to itself")
+            raise ValueError("duplicate_of or corroborates names the item's own id; an item "
+                             "cannot refer to itself")
         return self
 
     def content(self) -> dict[str, Any]:
@@ -178,8 +205,6 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     >>> [p.path for p in check_against_spec(e, load_spec())]
     ['indicator']
     """
-    import difflib
-
     where = f"item {item.id}"
     problems: list[Problem] = []
     names = spec.indicator_names + spec.outcome_names
@@ -207,8 +232,58 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         return problems
     kind = spec.indicator(item.indicator).kind
     v = item.value
+    if kind == "continuous" and item.monitored_absent:
+        problems.append(Problem(where, "monitored_absent", "a continuous indicator is measured, "
+                                "not absent: log the measured value instead", True))
     if kind == "binary" and v not in (0.0, 1.0):
         problems.append(Problem(where, "value", "binary indicator: expected 0 or 1", v))
     elif kind == "count" and (v < 0 or v != int(v)):
         problems.append(Problem(where, "value", "count indicator: expected an integer >= 0", v))
     return problems
+
+
+def validation_problems(err: ValidationError, where: str, prefix: str = "") -> list[Problem]:
+    """One :class:`Problem` per error of a pydantic ``ValidationError`` raised by
+    :class:`Evidence`: ``field: message`` and the offending value, without pydantic's
+    error codes and links.
+
+    Parameters
+    ----------
+    err : ValidationError
+        The error raised while building an :class:`Evidence`.
+    where : str
+        File name (or a label such as ``"<add>"``) reported with each problem.
+    prefix : str, optional
+        Row location put before the field, e.g. ``"line 3"``.
+
+    Examples
+    --------
+    >>> try:
+    ...     Evidence(indicator="x", date="2026-01-01", source=" ", reliability="B2")
+    ... except ValidationError as err:
+    ...     print(validation_problems(err, "<add>")[0])
+    <add>: source: source must not be blank (got ' ')
+    """
+    problems = []
+    for e in err.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        field = ".".join(str(p) for p in e["loc"]) or _field_named_in(msg)
+        value = e.get("input")
+        if e["type"] == "missing":
+            msg, value = "required field is missing", None
+        elif e["type"] == "extra_forbidden":
+            hint = difflib.get_close_matches(field, [*CONTENT_FIELDS, "id"], n=1)
+            msg = "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else "")
+            value = None
+        elif isinstance(value, dict | list) or repr(value) in msg:
+            value = None
+        path = f"{prefix}: {field}" if prefix else field
+        problems.append(Problem(where, path, msg, value))
+    return problems
+
+
+def _field_named_in(message: str) -> str:
+    """The field a whole-item message is about: the first field it names, else ``<item>``."""
+    found = [(m.start(), f) for f in (*CONTENT_FIELDS, "id")
+             if (m := re.search(rf"\b{f}\b", message))]
+    return min(found)[1] if found else "<item>"

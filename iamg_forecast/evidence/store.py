@@ -14,16 +14,23 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from iamg_forecast.errors import EvidenceError, Problem
-from iamg_forecast.evidence.cells import model_data
-from iamg_forecast.evidence.io import read_evidence_file, write_evidence_file
-from iamg_forecast.evidence.items import CONTENT_FIELDS, Evidence, check_against_spec
+from iamg_forecast.evidence.cells import as_date, model_data
+from iamg_forecast.evidence.io import read_rows, write_evidence_file
+from iamg_forecast.evidence.items import (
+    CONTENT_FIELDS,
+    Evidence,
+    check_against_spec,
+    validation_problems,
+)
 from iamg_forecast.spec import Spec, load_spec
 
 __all__ = ["EvidenceLog", "SCHEMA_VERSION"]
@@ -78,15 +85,58 @@ class EvidenceLog:
 
     # ---- lifecycle ----------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, spec: Spec | None = None) -> EvidenceLog:
-        """Open (creating if needed) the log at ``path``; items are validated against ``spec``."""
+    def open(cls, path: str | Path, spec: Spec | None = None, *,
+             create: bool = True) -> EvidenceLog:
+        """Open the log at ``path``; items are validated against ``spec``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The SQLite file of the log.
+        spec : Spec, optional
+            The scenario the items must fit; defaults to :func:`~iamg_forecast.load_spec`.
+        create : bool, default True
+            Create an empty log (and its folder) when ``path`` does not exist. With ``False``
+            a missing file is an error, for commands that only read.
+
+        Raises
+        ------
+        EvidenceError
+            When ``path`` is missing (and ``create`` is false), is a directory, or is not an
+            SQLite database; the file is left as it was.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=60000")
-        return cls(conn, spec or load_spec(), str(path))
+        if path.is_dir():
+            raise EvidenceError([Problem(str(path), "<store>", "is a directory; expected the "
+                                         "SQLite file of an evidence store")])
+        if not path.exists():
+            if not create:
+                raise EvidenceError([Problem(str(path), "<store>", "no such file; add or "
+                                             "import evidence first, which creates it")],
+                                    header=f"no evidence store at {path}")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise EvidenceError([Problem(str(path), "<store>", "cannot create the folder "
+                                             f"of the store: {err.strerror or err}")]) from None
+        spec = spec or load_spec()
+        conn = None
+        try:
+            conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            return cls(conn, spec, str(path))
+        except sqlite3.Error as err:
+            if conn is not None:
+                conn.close()
+            raise EvidenceError([Problem(str(path), "<store>", "cannot open as an evidence store "
+                                         f"({err}); expected an SQLite file written by "
+                                         "iamg_forecast")]) from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
 
     @classmethod
     def memory(cls, spec: Spec | None = None) -> EvidenceLog:
@@ -170,9 +220,27 @@ class EvidenceLog:
         return sorted(items, key=lambda e: (e.date, e.id))
 
     def as_known_on(self, when: dt.date | dt.datetime | str) -> list[Evidence]:
-        """The log as it stood at the end of ``when`` (a date) or at ``when`` (a datetime)."""
+        """The log as it stood at the end of ``when`` (a date) or at ``when`` (a datetime).
+
+        ``when`` may also be an ISO string: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]``.
+
+        Raises
+        ------
+        EvidenceError
+            When ``when`` is neither a date, a datetime nor such a string.
+        """
         if isinstance(when, str):
-            when = dt.datetime.fromisoformat(when) if "T" in when else dt.date.fromisoformat(when)
+            text = when.strip()
+            try:
+                when = (dt.datetime.fromisoformat(text) if "T" in text
+                        else dt.date.fromisoformat(text))
+            except ValueError:
+                raise EvidenceError([Problem("<argument>", "when", "expected an ISO date "
+                                             "YYYY-MM-DD or datetime YYYY-MM-DDTHH:MM:SS",
+                                             when)]) from None
+        if not isinstance(when, dt.date):
+            raise EvidenceError([Problem("<argument>", "when", "expected a date, a datetime or "
+                                         "an ISO string", type(when).__name__)])
         if isinstance(when, dt.datetime):
             stamp = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).isoformat(
                 timespec="microseconds")
@@ -209,9 +277,13 @@ class EvidenceLog:
             h.update(json.dumps(row).encode())
         return h.hexdigest()
 
-    def model_data(self, as_of: dt.date | None = None) -> dict[str, np.ndarray]:
-        """The model's evidence arrays for the current items known on ``as_of``."""
-        return model_data(self.spec, self.current(), as_of)
+    def model_data(self, as_of: dt.date | str | None = None) -> dict[str, np.ndarray]:
+        """The model's evidence arrays for the current items known on ``as_of``.
+
+        ``as_of`` is a date, an ISO string ``YYYY-MM-DD`` or ``None`` (every item); anything
+        else raises :class:`EvidenceError` naming it.
+        """
+        return model_data(self.spec, self.current(), as_date(as_of, "as_of"))
 
     # ---- writing --------------------------------------------------------------------------
     def _validate(self, items: list[Evidence]) -> None:
@@ -219,34 +291,132 @@ class EvidenceLog:
         if problems:
             raise EvidenceError(problems)
 
-    def add(self, *items: Evidence) -> list[str]:
-        """Append items; an item whose id and content are already current is a no-op."""
-        items = list(items)
-        bad = [type(x).__name__ for x in items if not isinstance(x, Evidence)]
-        if bad:
-            raise EvidenceError([Problem("<add>", "item", "expected Evidence", bad[0])])
-        self._validate(items)
-        return self._write(lambda conn: self._insert(conn, items, "add"))
+    def add(self, *items: Evidence | Mapping[str, Any]) -> list[str]:
+        """Append items; an item whose id and content are already current is a no-op.
 
-    def _insert(self, conn, items: list[Evidence], action: str) -> list[str]:
-        latest = {}
+        Parameters
+        ----------
+        *items : Evidence or mapping
+            Items, or mappings of their fields (validated here, like a row of a file).
+
+        Returns
+        -------
+        list of str
+            The ids of the items, in order.
+
+        Raises
+        ------
+        EvidenceError
+            Listing every problem, one line each; nothing is added then. Problems include an
+            invalid field, an item that does not fit the spec, a ``duplicate_of`` or
+            ``corroborates`` naming an id that is neither in the log nor among ``items``,
+            and an id already in the log with different content (use :meth:`amend`).
+        """
+        built: list[tuple[str, Evidence]] = []
+        problems: list[Problem] = []
+        for k, x in enumerate(items):
+            label = f"items[{k}]" if len(items) > 1 else "item"
+            if isinstance(x, Evidence):
+                built.append((f"item {x.id}", x))
+            elif isinstance(x, Mapping):
+                try:
+                    it = Evidence(**{str(key): v for key, v in x.items()})
+                except ValidationError as err:
+                    problems += validation_problems(err, "<add>", label)
+                    continue
+                built.append((f"item {it.id}", it))
+            else:
+                problems.append(Problem("<add>", label, "expected Evidence or a mapping of its "
+                                        "fields", type(x).__name__))
+        problems += [p for _, it in built for p in check_against_spec(it, self.spec)]
+        if problems:
+            raise EvidenceError(problems)
+        return self._write(lambda conn: self._insert(conn, built, "add", None))
+
+    def _insert(self, conn: sqlite3.Connection, located: list[tuple[str, Evidence]],
+                action: str, where: str | None, found: list[Problem] | None = None,
+                other_ids: set[str] | None = None) -> list[str]:
+        """Write ``located`` (location, item) in the open transaction, or raise and write none.
+
+        With ``where`` (a file name) problems are reported as ``where: location: field``,
+        otherwise as ``location: field``. ``found`` are problems already found (reported with
+        these), ``other_ids`` ids of the same batch that failed validation.
+        """
+        latest: dict[str, tuple[int, str, str | None]] = {}
+        last_content: dict[str, str] = {}
         for item_id, version, act, content in conn.execute(
                 "SELECT item_id, version, action, content FROM evidence_rows ORDER BY seq"):
             latest[item_id] = (version, act, content)
+            if content is not None:
+                last_content[item_id] = content
+        problems = list(found or [])
+        problems += self._reference_problems(located, latest, where, other_ids or set())
         stamp = _now()
         rows = []
-        for it in items:
+        batch: dict[str, tuple[str, str]] = {}  # id -> (location, content) within this call
+        for loc, it in located:
             content = json.dumps(it.content(), sort_keys=True, ensure_ascii=False)
             prev = latest.get(it.id)
-            if prev is not None and prev[1] != "retract" and prev[2] == content:
-                continue  # the same report entered again: one item
-            version = (prev[0] + 1) if prev else 1
-            latest[it.id] = (version, action, content)
-            rows.append((it.id, version, action if prev is None or action != "add" else
-                         "amend", content, None, stamp))
+            clash = None
+            if it.id in batch:
+                if batch[it.id][1] != content:
+                    clash = f"the same id with different content at {batch[it.id][0]}"
+            elif prev is not None and last_content.get(it.id) == content:
+                pass  # the same report entered again (even a retracted one): no-op
+            elif prev is not None and action == "add":
+                clash = ("an item with this id was retracted; a retracted item cannot be added "
+                         "again: give the new report its own id") if prev[1] == "retract" else (
+                    "an item with this id is already in the log with different content; use "
+                    "amend to change it")
+            else:
+                batch[it.id] = (loc, content)
+                version = (prev[0] + 1) if prev else 1
+                latest[it.id] = (version, action, content)
+                rows.append((it.id, version, action, content, None, stamp))
+                continue
+            batch.setdefault(it.id, (loc, content))
+            if clash:
+                problems.append(_located(where, loc, "id", clash, it.id))
+        if problems:
+            head = (f"{where}: {len(problems)} problem(s); nothing was imported" if where
+                    else f"{len(problems)} problem(s); nothing was written")
+            raise EvidenceError(problems, header=head)
         conn.executemany("INSERT INTO evidence_rows (item_id, version, action, content, reason, "
                          "recorded_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
-        return [it.id for it in items]
+        return [it.id for _, it in located]
+
+    def _reference_problems(self, located: list[tuple[str, Evidence]],
+                            latest: dict[str, tuple[int, str, str | None]],
+                            where: str | None, other_ids: set[str]) -> list[Problem]:
+        """``duplicate_of``/``corroborates`` naming no known id, and chains of duplicates that
+        lead back to the item itself.
+        """
+        known = set(latest) | {it.id for _, it in located} | other_ids
+        dup_of: dict[str, str | None] = {}
+        if any(it.duplicate_of for _, it in located):  # a cycle needs a new duplicate_of
+            dup_of = {i: json.loads(c).get("duplicate_of") for i, (_, a, c) in latest.items()
+                      if a != "retract" and c is not None}
+            dup_of.update({it.id: it.duplicate_of for _, it in located})
+        problems = []
+        for loc, it in located:
+            for field in ("duplicate_of", "corroborates"):
+                ref = getattr(it, field)
+                if ref is None or ref in known:
+                    continue
+                hint = difflib.get_close_matches(ref, sorted(known), n=1)
+                scope = "in this file" if where else "among the items added"
+                problems.append(_located(where, loc, field, "no item with this id in the log or "
+                                         f"{scope}" + (
+                                             f"; did you mean {hint[0]!r}?" if hint else ""),
+                                         ref))
+            seen, ref = {it.id}, it.duplicate_of
+            while ref is not None and ref not in seen:
+                seen.add(ref)
+                ref = dup_of.get(ref)
+            if ref == it.id:
+                problems.append(_located(where, loc, "duplicate_of", "duplicates form a cycle "
+                                         "back to this item", it.duplicate_of))
+        return problems
 
     def _require(self, item_id: str) -> tuple[int, str, str | None]:
         latest = self._latest()
@@ -276,20 +446,44 @@ class EvidenceLog:
         unknown = [k for k in changes if k not in CONTENT_FIELDS]
         if unknown:
             raise EvidenceError([Problem(self.path, k, "not an evidence field") for k in unknown])
-        new = Evidence(**{**json.loads(content), **changes}, id=item_id)
+        try:
+            new = Evidence(**{**json.loads(content), **changes}, id=item_id)
+        except ValidationError as err:
+            raise EvidenceError(validation_problems(err, f"item {item_id}")) from None
         self._validate([new])
-        self._write(lambda conn: self._insert(conn, [new], "amend"))
+        self._write(lambda conn: self._insert(conn, [(f"item {item_id}", new)], "amend", None))
         return new
 
     # ---- files ----------------------------------------------------------------------------
     def import_file(self, path: str | Path) -> list[str]:
-        """Import a YAML or CSV file: every row valid, then all rows in one transaction."""
-        items = read_evidence_file(path, self.spec)
-        return self._write(lambda conn: self._insert(conn, items, "add"))
+        """Import a YAML or CSV file: every row valid, then all rows in one transaction.
+
+        Rows already in the log with the same content are skipped, so importing a file again
+        changes nothing.
+
+        Raises
+        ------
+        EvidenceError
+            Listing every problem (row, field, value, reason); nothing is imported then.
+            Besides invalid rows: an id on two rows of the file, an id already in the log with
+            different content (use :meth:`amend`), and a ``duplicate_of`` or
+            ``corroborates`` naming an id in neither the log nor the file.
+        """
+        path = Path(path)
+        located, problems, bad_ids = read_rows(path, self.spec)
+        return self._write(lambda conn: self._insert(conn, located, "add", path.name,
+                                                     problems, bad_ids))
 
     def export(self, path: str | Path) -> Path:
         """Write the current items to YAML or CSV (by suffix)."""
         return write_evidence_file(self.current(), path)
+
+
+def _located(where: str | None, loc: str, field: str, message: str, value: object) -> Problem:
+    """A problem of one item: in a file (``where``) at row ``loc``, or of item ``loc``."""
+    if where is None:
+        return Problem(loc, field, message, value)
+    return Problem(where, f"{loc}: {field}", message, value)
 
 
 def _statements(script: str) -> list[str]:
