@@ -86,6 +86,23 @@ def test_unreadable_paths_and_bad_sizes_exit_2_with_one_line(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_reading_commands_never_create_a_store(tmp_path):
+    missing = tmp_path / "typo.sqlite"
+    for args in (["evidence", "list", "--db", str(missing)],
+                 ["forecast", "--db", str(missing), "--quiet"]):
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2 and "no evidence store" in out.output, out.output
+    assert not missing.exists()
+
+
+def test_add_errors_are_one_clean_line_each(tmp_path):
+    out = runner.invoke(app, ["evidence", "add", "--indicator", "rial_sharp_depreciation",
+                              "--date", "2026-01-02", "--source", "x", "--reliability", "Q9",
+                              "--db", str(tmp_path / "e.sqlite")])
+    assert out.exit_code == 2 and "reliability" in out.output and "Q9" in out.output
+    assert "input_value" not in out.output and "pydantic" not in out.output, out.output
+
+
 def test_priors_commands():
     out = runner.invoke(app, ["priors", "elicit", "0.02", "0.10"])
     assert out.exit_code == 0 and "dist: Normal" in out.output

@@ -92,18 +92,20 @@ def test_formats_agree(outputs, hostile_fc):
 
 
 def test_json_matches_schema(outputs):
+    import jsonschema
+
     schema = json.loads((Path(__file__).resolve().parent.parent / "docs" /
                          "report_schema.json").read_text())
-    data = outputs["json"]
-    for key in schema["required"]:
-        assert key in data, key
-    for key, spec in schema["properties"].items():
-        if key in data and "type" in spec:
-            expected = {"object": dict, "array": list, "integer": int, "string": str,
-                        "boolean": bool}[spec["type"]]
-            assert isinstance(data[key], expected), key
-    for row in data["headline"]:
-        assert set(schema["properties"]["headline"]["items"]["required"]) <= set(row)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(outputs["json"], schema, cls=jsonschema.Draft202012Validator)
+    # the validator is not vacuous: a report without its headline, or with a string p, fails
+    broken = {k: v for k, v in outputs["json"].items() if k != "headline"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
+    bad_p = json.loads(json.dumps(outputs["json"]))
+    bad_p["headline"][0]["p"] = "high"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad_p, schema, cls=jsonschema.Draft202012Validator)
 
 
 def test_banner_only_when_unreliable(seed_forecast):
