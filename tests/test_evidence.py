@@ -460,3 +460,17 @@ def test_two_processes_append_concurrently(tmp_path):
     assert not any("locked" in e for e in errs)
     with EvidenceLog.open(db) as lg:
         assert len(lg) == 2000
+
+
+def test_outcomes_need_a_strong_grade(spec):
+    """A logged outcome resolves its question with certainty: weak reports cannot log one."""
+    from iamg_forecast.evidence.items import check_against_spec
+
+    def problems(grade):
+        e = Evidence(indicator="sudani_return", date="2026-01-20", value=1, source="x",
+                     reliability=grade)
+        return [(p.path, p.value) for p in check_against_spec(e, spec)]
+
+    assert problems("A1") == [] and problems("B2") == []
+    for weak in ("C2", "B3", "F6"):
+        assert problems(weak) == [("reliability", weak)]

@@ -194,9 +194,15 @@ class Evidence(BaseModel):
         return f"{self.date.year:04d}-{self.date.month:02d}"
 
 
+# Logged outcomes are taken as certain (they resolve the question), so only well-graded
+# reports may log one: source A-B (reliable), information 1-2 (confirmed or probably true).
+OUTCOME_GRADE = ("AB", ("1", "2"))
+
+
 def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     """Problems of ``item`` relative to ``spec`` (unknown indicator, value of the wrong kind,
-    date outside the scenario). An empty list means the item fits.
+    date outside the scenario, an outcome logged from a weak report). An empty list means the
+    item fits.
 
     Examples
     --------
@@ -229,6 +235,12 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         elif item.value != 1:
             problems.append(Problem(where, "value", "an outcome is logged once, when it happened, "
                                     "with value 1", item.value))
+        src, info = item.reliability[0], item.reliability[1:]
+        if src not in OUTCOME_GRADE[0] or info not in OUTCOME_GRADE[1]:
+            problems.append(Problem(where, "reliability", "an outcome settles the question with "
+                                    "certainty, so it needs a source graded A or B and "
+                                    "information graded 1 or 2; log weaker reports through "
+                                    "an indicator", item.reliability))
         return problems
     kind = spec.indicator(item.indicator).kind
     v = item.value
