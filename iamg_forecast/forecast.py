@@ -462,6 +462,7 @@ class Forecast:
         Forecast
             ``path`` is ``"psis"`` or ``"refit"``; ``pareto_k`` gives k per item and overall.
         """
+        items = tuple(_items_of(items))
         _validate_items(self.spec, items)
         if refit not in ("auto", "never", "always"):
             raise ValueError(f"refit must be 'auto', 'never' or 'always', got {refit!r}")
@@ -591,6 +592,8 @@ class Forecast:
 
     def compare(self, other: Forecast) -> dict[str, pd.DataFrame]:
         """What changed from ``other`` to this forecast: items added/removed, outcomes moved."""
+        if not isinstance(other, Forecast):
+            raise TypeError(f"compare() takes another Forecast, got {type(other).__name__}")
         mine = {e.id: e for e in self.usable}
         theirs = {e.id: e for e in other.usable}
         added = [mine[i] for i in mine if i not in theirs]

@@ -200,6 +200,10 @@ def test_queries_reject_wrong_types(seed_forecast):
         seed_forecast.joint("maliki_confirmed")
     with pytest.raises(TypeError, match="must be True or False, got 'false'"):
         seed_forecast.joint({"maliki_confirmed": "false"})
+    with pytest.raises(ForecastError, match="must be Evidence items"):
+        seed_forecast.what_if({"indicator": "x"})
+    with pytest.raises(TypeError, match="takes another Forecast, got str"):
+        seed_forecast.compare("x")
     for horizon in ("2035-01-01", "2025-06-30"):
         with pytest.raises(ForecastError, match="outside the model's months"):
             seed_forecast.outcome_draws(horizon)
