@@ -11,7 +11,8 @@ import nbformat as nbf
 
 OUT = Path(__file__).resolve().parent.parent / "notebooks"
 
-SETUP = """import os, tempfile
+SETUP = """%matplotlib inline
+import os, tempfile
 from pathlib import Path
 import iamg_forecast as iaf
 
@@ -92,7 +93,7 @@ NOTEBOOKS = {
                  "executor=InlineExecutor(), seed=1, draws=200, tune=200, thin_to=50)\n"
                  "result"),
         ("code", "result.table()"),
-        ("code", "result.plot();"),
+        ("code", "result.plot()"),
     ],
     "04_custom_scenario.ipynb": [
         ("md", "# A custom scenario\n\nThe seed closes with a development it did not model: "

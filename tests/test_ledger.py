@@ -24,7 +24,7 @@ from iamg_forecast.calibration.ledger import (
     climatology,
     row_hash,
 )
-from iamg_forecast.calibration.scores import ALL
+from iamg_forecast.calibration.scores import ALL, corp
 from iamg_forecast.errors import LedgerError
 from iamg_forecast.inference import Diagnostics
 
@@ -448,11 +448,28 @@ def test_score_and_reliability_diagram(ledger, spec):
     assert t["n_events"].tolist() == [30, 30, 0, 0, 0, 60]
     assert (t["climatology"] == "reference class").all()
     assert t["calibrated_claim"].iloc[0] == "insufficient (n=30, need ≥ 100)"
-    assert t["calibrated_claim"].iloc[-1].startswith("calibration")
-    assert (t["n_prior"] == t["n"]).all()
+    # The pooled claim is the MCB bootstrap test of CORP on the 150 resolved forecasts (same
+    # seed and resamples), at the 5% level. Two outcomes always happen and three never do,
+    # whatever their forecasts of 0.05-0.6: no resample under calibration has an MCB as large,
+    # so p is at its floor 1 / (1 + 200) and calibration is rejected.
+    df = ledger.resolved()
+    res = corp(df["p"].to_numpy(float), df["y"].to_numpy(float), n_boot=200, seed=0)
     row = t.iloc[-1]
+    assert row["mcb_pvalue"] == res.mcb_pvalue == 1 / 201
+    assert row["mcb"] == pytest.approx(res.mcb)
+    assert row["calibrated_claim"] == "calibration rejected (MCB bootstrap p=0.00498 < 0.05, n=150)"
+    assert (t["n_prior"] == t["n"]).all()
     assert row["brier"] == pytest.approx(row["mcb"] - row["dsc"] + row["unc"], abs=1e-9)
-    assert isinstance(ledger.reliability_diagram(n_boot=50), Figure)
+    fig = ledger.reliability_diagram(n_boot=50)
+    assert isinstance(fig, Figure)
+    # The PAV curve has one point per distinct forecast value, at the recalibrated probability.
+    diagram = corp(df["p"].to_numpy(float), df["y"].to_numpy(float), n_boot=50, seed=0)
+    curve = [ln for ln in fig.axes[0].lines if ln.get_label() == "PAV-recalibrated (CORP)"]
+    assert len(curve) == 1 and len(curve[0].get_xdata()) == diagram.x.size == len(set(df["p"]))
+    np.testing.assert_array_equal(curve[0].get_xdata(), diagram.x)
+    np.testing.assert_array_equal(curve[0].get_ydata(), diagram.cep)
+    # the histogram inset counts every resolved forecast
+    assert sum(b.get_height() for b in fig.axes[0].child_axes[0].patches) == len(df) == 150
 
 
 def test_empty_ledger_views(ledger):

@@ -60,6 +60,7 @@ def history(model):
     return L.simulate_history(model, seed=1, through="2026-04", monitored_share=0.4)
 
 
+@pytest.mark.slow
 def test_simulated_history_extends_the_seed(model, history, seed_items):
     assert history[:len(seed_items)] == seed_items
     sim = history[len(seed_items):]
@@ -72,8 +73,52 @@ def test_simulated_history_extends_the_seed(model, history, seed_items):
     assert [e.value for e in again] == [e.value for e in history]
 
 
-def test_lfo_psis_agrees_with_exact_refits(model, history):
+def _cell_density_draws(model, eta, i, y, r):
+    """Per-draw predictive density of report ``y`` (the terms ``_predictive`` averages)."""
+    c = model.indicator_constants
+    kind, fr = model.spec.indicators[i].kind, float(c["false_rate"][i])
+    if kind == "binary":
+        p1 = r / (1 + np.exp(-eta)) + (1 - r) * fr
+        return p1 if y >= 0.5 else 1 - p1
+    if kind == "count":
+        lam = np.exp(np.clip(eta, -30, 30))
+        return r * stats.poisson.pmf(y, lam) + (1 - r) * stats.poisson.pmf(y, fr)
+    return (r * stats.norm.pdf(y, eta, c["obs_sd"][i])
+            + (1 - r) * stats.norm.pdf(y, c["false_mu"][i], c["false_sd"][i]))
+
+
+def _log_score_and_se(model, call, chains):
+    """(log score, its Monte Carlo SE, MCMC ESS, importance-sampling ESS) of one cell.
+
+    The score is ``log sum_s w_s q_s``. A self-normalised weighted mean of autocorrelated draws
+    has variance ``sum_s w_s^2 (q_s - qbar)^2 * S / ESS_mcmc(q)`` (for equal weights this is
+    ``var(q) / ESS_mcmc``), and the delta method divides the SE by ``qbar`` on the log scale.
+    """
+    from arviz_stats.base import array_stats
+
+    eta, w, i, y, r = call
+    q = _cell_density_draws(model, eta, i, y, r)
+    qbar = float(w @ q)
+    ess_mcmc = float(array_stats.ess(q.reshape(chains, -1), method="mean", chain_axis=-2,
+                                     draw_axis=-1))
+    se = np.sqrt(np.sum(w ** 2 * (q - qbar) ** 2) * q.size / ess_mcmc) / qbar
+    return np.log(qbar), se, ess_mcmc, 1 / np.sum(w ** 2)
+
+
+@pytest.mark.slow
+def test_lfo_psis_agrees_with_exact_refits(model, history, monkeypatch):
+    calls: dict[bool, list] = {False: [], True: []}
+    real = L._predictive
+
+    def spy(exact):
+        def inner(m, eta, w, i, y, r, v):
+            calls[exact].append((eta.copy(), w.copy(), i, y, r))
+            return real(m, eta, w, i, y, r, v)
+        return inner
+
+    monkeypatch.setattr(L, "_predictive", spy(False))
     res = L.lfo(model, history, seed=3)
+    monkeypatch.setattr(L, "_predictive", spy(True))
     exact = L.lfo(model, history, seed=3, exact=True)
     f = res.frame
     assert list(res.months["month"]) == sorted(res.months["month"])
@@ -81,16 +126,30 @@ def test_lfo_psis_agrees_with_exact_refits(model, history):
             "pareto_k", "method"} <= set(f.columns)
     assert f["pit"].between(0, 1).all()
     assert (f.loc[f["kind"] != "continuous", "log_score"] <= 0).all()
-    assert res.attrs["fits"] <= exact.attrs["fits"] == len(exact.months)
-    # Same cells in the same order. Where PSIS carried the posterior (k <= 0.7) the predictive
-    # log score of a report matches the refit's up to Monte Carlo error: each predictive
-    # probability is a posterior mean with SE <~ 0.02 (ESS >= 250), i.e. <~ 0.1 on the log
-    # scale for probabilities >= 0.2; 0.25 is a loose 2.5 SE bound.
+    # Seeded: PSIS carries 2 of the 5 months, so it fits 3 times where the exact run fits 5.
+    assert res.attrs["fits"] == int((res.months["method"] == "refit").sum())
+    assert res.attrs["fits"] < exact.attrs["fits"] == len(exact.months)
+    assert (res.months.loc[res.months["method"] == "psis", "pareto_k"] <= 0.7).all()
     assert list(f["indicator"]) == list(exact.frame["indicator"])
-    psis = (f["method"] == "psis").to_numpy()
-    assert psis.any()
-    diff = np.abs(f["log_score"].to_numpy() - exact.frame["log_score"].to_numpy())[psis]
-    assert diff.max() < 0.25, diff
+    assert (f["method"] == "psis").any()
+    # Every cell's log score against the exact run's. The two estimates come from different
+    # draws (PSIS-reweighted earlier fits, or refits with other seeds; the first month's fit
+    # is shared and agrees exactly), so their difference has SE sqrt(se_a^2 + se_b^2), with
+    # each SE computed from the draws (``_log_score_and_se``). Bonferroni over the cells at a
+    # family-wise level of 1% gives z = 3.6 for the 31 cells; seeded, the largest |diff| / SE
+    # is 1.7. The normal approximation and the delta method need enough effective draws:
+    # seeded, the smallest ESS is 183 for the importance weights and 411 for the MCMC draws;
+    # 100 is required.
+    assert len(calls[False]) == len(calls[True]) == len(f)
+    chains = res.attrs["chains"]
+    a = np.array([_log_score_and_se(model, c, chains) for c in calls[False]])
+    b = np.array([_log_score_and_se(model, c, chains) for c in calls[True]])
+    np.testing.assert_allclose(a[:, 0], f["log_score"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b[:, 0], exact.frame["log_score"], rtol=0, atol=1e-9)
+    assert min(a[:, 2].min(), a[:, 3].min(), b[:, 2].min(), b[:, 3].min()) >= 100
+    z = stats.norm.ppf(1 - 0.01 / (2 * len(f)))
+    ratio = np.abs(a[:, 0] - b[:, 0]) / np.hypot(a[:, 1], b[:, 1])
+    assert ratio.max() < z, np.round(ratio, 2)
     s = res.summary(verdict_source="simulated month")
     assert s["n_cells"] == len(f) and s["verdict_source"] == "simulated month"
     assert set(s["by_source"]) == {"seed analysis (Jan 2026)", "simulated month"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,17 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         for row in reader:
             # monitored_absent stays text here: Evidence accepts only true/false, yes/no, 1/0
             clean = {k: v for k, v in row.items() if k is not None and v not in ("", None)}
-            rows.append((f"line {reader.line_num}", clean))
+            rows.append((f"line {reader.line_num - _line_breaks(row)}", clean))
         return rows
+
+
+def _line_breaks(row: dict[str, Any]) -> int:
+    """Line breaks inside the quoted fields of a CSV record: the record starts that many lines
+    before the line the reader has reached.
+    """
+    values = [v for v in row.values() if isinstance(v, str)]
+    values += [x for v in row.values() if isinstance(v, list) for x in v if isinstance(x, str)]
+    return sum(len(re.findall(r"\r\n|\r|\n", v)) for v in values)
 
 
 def read_evidence_file(path: str | Path, spec: Spec) -> list[Evidence]:
