@@ -24,7 +24,12 @@ import xarray as xr
 
 from iamg_forecast import defaults
 from iamg_forecast.errors import ForecastError
-from iamg_forecast.evidence.cells import evidence_hash, legacy_evidence_hash, usable_items
+from iamg_forecast.evidence.cells import (
+    as_date,
+    evidence_hash,
+    legacy_evidence_hash,
+    usable_items,
+)
 from iamg_forecast.evidence.items import Evidence, check_against_spec
 from iamg_forecast.inference import (
     POSTERIOR_VARS,
@@ -78,13 +83,12 @@ def _items_of(log: Any) -> list[Evidence]:
 
 
 def _as_date(value: Any, name: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
+    """:func:`~iamg_forecast.evidence.cells.as_date`, with its error as a ForecastError."""
+    from iamg_forecast.errors import EvidenceError
+
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
+        return as_date(value, name)
+    except EvidenceError:
         raise ForecastError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}") from None
 
 
@@ -98,11 +102,10 @@ def _validate_items(spec: Spec, items: Sequence[Evidence]) -> None:
 
 def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: Any
                    ) -> tuple[dt.date, dt.date]:
+    start = dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1)
     as_of_d = _as_date(as_of, "as_of")
     if as_of_d is None:
-        as_of_d = max((it.date for it in items), default=None) or (
-            dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1))
-    start = dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1)
+        as_of_d = max((it.date for it in items), default=None) or start
     if as_of_d < start:
         raise ForecastError(f"as_of {as_of_d} is before the scenario starts "
                             f"({spec.scenario.start_month}); use {start} or later")
@@ -637,6 +640,7 @@ class Forecast:
         start = int(self.data["obs_through"]) + 1
         rows = []
         p_now = self.outcome_draws()   # the outcomes stay as known on ``as_of``
+        base = np.array([self[o].p for o in self.spec.outcome_names])
         for m in range(start, min(start + months, len(self.spec.months))):
             month = self.spec.months[m]
             date = min(month_end(month), self.horizon - dt.timedelta(days=1))
@@ -661,7 +665,6 @@ class Forecast:
                     lw, k = self._reweighted(data, log_ratio=lr)
                     ks.append(k)
                     shifts[label] = np.exp(lw).reshape(-1) @ p_now
-                base = np.array([self[o].p for o in self.spec.outcome_names])
                 for j, o in enumerate(self.spec.outcome_names):
                     up = float(shifts["if_reported"][j] - base[j])
                     down = float(shifts["if_absent"][j] - base[j])

@@ -314,8 +314,8 @@ def _z_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``(start + end) / 2 + 1``, so the scores are looked up on a half-integer grid. Rows
     without ties (most rows of continuous draws) skip the tie bookkeeping.
 
-    Returns the scores (shape of ``x``) and each row's sorted values ``(Q, n)``, from which
-    the caller reads medians and quantiles without sorting again.
+    Returns the scores (shape of ``x``) and each row's sorted values ``(Q, n)``, on which
+    the caller's medians and quantiles are cheap.
     """
     from scipy import special
 
@@ -340,19 +340,6 @@ def _z_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty(flat.shape)
     np.put_along_axis(out, order, scores[position], axis=1)
     return out.reshape(x.shape), ordered
-
-
-def _sorted_quantile(ordered: np.ndarray, p: float) -> np.ndarray:
-    """``np.quantile(row, p)`` (linear method) of each row of already sorted ``ordered``."""
-    n = ordered.shape[1]
-    virtual = (n - 1) * p
-    lo = int(np.floor(virtual))
-    hi = min(lo + 1, n - 1)
-    gamma = virtual - lo
-    a, b = ordered[:, lo], ordered[:, hi]
-    diff = b - a
-    # NumPy's lerp: from the nearer end, so that gamma = 0 or 1 gives a or b exactly
-    return b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
@@ -457,15 +444,13 @@ def _gate_block(x: np.ndarray, prob: tuple[float, float]
     """:func:`gate_statistics` of the quantities of one block, in this thread."""
     split = _split_chains(x)
     z_split, ordered = _z_scale(split)
-    n = ordered.shape[1]
-    median = 0.5 * (ordered[:, (n - 1) // 2] + ordered[:, n // 2])
-    folded = np.abs(split - median[:, None, None])
+    # NumPy's median and quantiles partition already sorted rows in a fraction of the time
+    folded = np.abs(split - np.median(ordered, axis=1)[:, None, None])
     rhat = np.maximum(_rhat(z_split), _rhat(_z_scale(folded)[0]))
     ess_bulk = _ess(z_split)
-    if x.shape[-1] % 2 == 0:    # the split chains hold every draw: same sorted values as x
-        cut = [_sorted_quantile(ordered, p) for p in prob]
-    else:
-        cut = list(np.quantile(x.reshape(x.shape[0], -1), prob, axis=1))
+    # with an even number of draws the split chains hold every draw: the same values as x
+    values = ordered if x.shape[-1] % 2 == 0 else x.reshape(x.shape[0], -1)
+    cut = np.quantile(values, prob, axis=1)
     # split(x <= q) is (split(x) <= q): the indicator is taken on the split draws directly
     tails = [_ess((split <= c[:, None, None]).astype(float)) for c in cut]
     return rhat, ess_bulk, np.minimum(*tails)

@@ -143,9 +143,7 @@ def read_rows(path: Path, spec: Spec
                 given = str(row["id"])
                 bad_ids.add(given)
                 if given in first:
-                    problems.append(Problem(path.name, f"{where}: id", "duplicate id: already "
-                                            f"used at {first[given][0]}; each row needs its "
-                                            "own id", given))
+                    problems.append(_duplicate_id(path, where, given, first[given][0]))
                 first.setdefault(given, (where, True))
             continue
         found = check_against_spec(item, spec)
@@ -155,9 +153,7 @@ def read_rows(path: Path, spec: Spec
         if item.id in first:
             seen_at, seen_explicit = first[item.id]
             if explicit or seen_explicit:
-                problems.append(Problem(path.name, f"{where}: id", "duplicate id: already used "
-                                        f"at {seen_at}; each row needs its own id",
-                                        item.id))
+                problems.append(_duplicate_id(path, where, item.id, seen_at))
             continue  # a row repeated verbatim without an id is the same report: one item
         first[item.id] = (where, explicit)
         located.append((where, item))
@@ -193,3 +189,9 @@ def write_evidence_file(items: list[Evidence], path: str | Path) -> Path:
     tmp.write_text(text, encoding="utf-8", newline="")
     tmp.replace(path)
     return path
+
+
+def _duplicate_id(path: Path, where: str, item_id: str, seen_at: str) -> Problem:
+    """An id given on a row after ``seen_at`` already used it."""
+    return Problem(path.name, f"{where}: id", f"duplicate id: already used at {seen_at}; each "
+                   "row needs its own id", item_id)
