@@ -2,7 +2,7 @@
 
 Prints one table; every ratio is against a baseline measured in the same run (the machine is
 shared and noisy). Run with ``make bench`` or ``.venv/bin/python benchmarks/update_latency.py``.
-Options: ``--quick`` (fewer repeats), ``--skip-naive``, ``--skip-cold``.
+Options: ``--quick`` (fewer repeats), ``--skip-naive``, ``--skip-cold``, ``--skip-pytensor``.
 """
 
 from __future__ import annotations
@@ -76,16 +76,20 @@ def gradient_cost(compiled, slots: dict[str, np.ndarray], evals: int = 5000) -> 
     """Seconds per logp+gradient evaluation of the numba-compiled function nutpie runs, with
     the evidence ``slots`` (what ``with_data`` would swap in) as its data.
 
-    Calls the jitted function directly (about 1 us of Python dispatch per call, measured as the
-    difference to the PyTensor wrapper, which adds about 10 us).
+    Calls the jitted function directly (about 1 us of Python dispatch per call). For the
+    PyTensor backend that is the graph's ``jit_fn`` (its PyTensor wrapper adds about 10 us).
     """
     fn = compiled.logp_func
     by_name = {var.name: var for var in compiled.shared_var_keys}
     swapped = compiled.with_data(**{k: v for k, v in slots.items() if k in by_name})
     keys = compiled.shared_var_keys
-    args = [np.zeros(compiled.n_dim)] + [np.asarray(swapped.shared_data[keys[v]])
-                                          for v in fn.get_shared()]
-    jit = fn.vm.jit_fn
+    if hasattr(fn, "vm"):  # PyTensor backend
+        args = [np.zeros(compiled.n_dim)] + [np.asarray(swapped.shared_data[keys[v]])
+                                              for v in fn.get_shared()]
+        jit = fn.vm.jit_fn
+    else:  # the kernel: (x, packed evidence)
+        args = [np.zeros(compiled.n_dim)] + [np.asarray(v) for v in swapped.shared_data.values()]
+        jit = fn
     jit(*args)
     t0 = time.perf_counter()
     for _ in range(evals):
@@ -98,19 +102,23 @@ import time, yaml
 t0 = time.perf_counter()
 import iamg_forecast as iaf
 from iamg_forecast.evidence import Evidence
+from iamg_forecast import inference
+inference.COMPILED.backend = {backend!r}
 raw = yaml.safe_load(iaf.seed_evidence_path().read_text())
 fc = iaf.forecast(iaf.load_model(), [Evidence(**r) for r in raw["evidence"]], seed=7)
 print(time.perf_counter() - t0)
 """
 
 
-def cold_run(cache_dir: str) -> float:
+def cold_run(cache_dir: str, backend: str = "kernel") -> float:
     """Seconds for the first forecast in a fresh process whose compile caches live in
-    ``cache_dir``. PyTensor keeps its numba cache under ``base_compiledir`` (setting only
-    ``compiledir`` would leave the user's warm cache in use)."""
+    ``cache_dir``, with the sampler ``backend`` (see ``inference.CompileCache``). PyTensor
+    keeps its numba cache under ``base_compiledir`` (setting only ``compiledir`` would leave
+    the user's warm cache in use); numba keeps the kernel's under ``NUMBA_CACHE_DIR``."""
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache_dir}/pytensor",
                NUMBA_CACHE_DIR=f"{cache_dir}/numba")
-    out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", COLD.format(backend=backend)],
+                         capture_output=True, text=True,
                          env=env, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -134,6 +142,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--skip-cold", action="store_true")
+    ap.add_argument("--skip-pytensor", action="store_true",
+                    help="do not time the cold start of the PyTensor backend")
     args = ap.parse_args()
     reps = 2 if args.quick else 5
     items = seed_items()
@@ -166,6 +176,14 @@ def main() -> None:
             d_warm = cold_run(tmp)
         rows.append(("(d) cold first forecast, fresh process, empty caches", f"{d_cold:.1f} s"))
         rows.append(("(d) fresh process, compile caches warm", f"{d_warm:.1f} s"))
+        if not args.skip_pytensor:
+            # the same, with nutpie compiling the PyMC graph (the baseline for (d))
+            with tempfile.TemporaryDirectory() as tmp:
+                p_cold = cold_run(tmp, "pytensor")
+                p_warm = cold_run(tmp, "pytensor")
+            rows.append(("(d) PyTensor backend: empty caches", f"{p_cold:.1f} s "
+                         f"(kernel {p_cold / d_cold:.1f}x faster)"))
+            rows.append(("(d) PyTensor backend: caches warm", f"{p_warm:.1f} s"))
 
     # (e) gradient floor: gradient evaluations of one refit x cost of one evaluation
     # The same run as (b) (same data, settings and seed), keeping the tuning stats to count

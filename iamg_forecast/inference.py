@@ -39,21 +39,30 @@ DERIVED_VARS = ("indicator_eta", "hazard_logit")
 
 
 class CompileCache:
-    """In-process cache of compiled models, keyed by spec hash.
+    """In-process cache of compiled models, keyed by spec hash and evidence capacity.
 
-    A compiled nutpie model cannot be stored on disk, so a fresh process pays the compile once
-    (about 10 s here; the first time on a machine about 50 s, after which PyTensor's numba
-    cache in ``~/.pytensor`` holds the kernels). Later forecasts with the same spec (any
-    evidence, ``as_of`` or intervention) reuse it.
+    ``backend="kernel"`` (the default) samples with the hand-written log density and gradient
+    of :mod:`iamg_forecast.kernel`, which numba compiles in seconds; ``"pytensor"`` lets nutpie
+    compile the PyMC model's own gradient graph (about 35 s the first time on a machine, about
+    5 s once PyTensor's kernel cache in ``~/.pytensor`` is warm). Both give the same log
+    density and gradient (``tests/test_kernel.py``); a model the kernel cannot mirror falls
+    back to ``"pytensor"``. A compiled model cannot be stored on disk, so a fresh process
+    compiles once; later forecasts with the same spec (any evidence, ``as_of`` or
+    intervention) reuse it.
 
     Examples
     --------
     >>> cache = CompileCache()
-    >>> len(cache)
-    0
+    >>> len(cache), cache.backend
+    (0, 'kernel')
     """
 
-    def __init__(self) -> None:
+    BACKENDS = ("kernel", "pytensor")
+
+    def __init__(self, backend: str = "kernel") -> None:
+        if backend not in self.BACKENDS:
+            raise ValueError(f"backend must be one of {self.BACKENDS}, got {backend!r}")
+        self.backend = backend
         self._store: dict[str, Any] = {}
         self.compiles = 0
 
@@ -64,14 +73,24 @@ class CompileCache:
         """Return the compiled model for ``model.spec``, compiling it on first use."""
         key = model.compile_key
         if key not in self._store:
-            import nutpie
-
             with _quiet(not progress):
-                pmm = model.pymc_model
-                keep = [*STORED_VARS, *(rv.name for rv in pmm.free_RVs)]
-                self._store[key] = nutpie.compile_pymc_model(pmm, var_names=keep)
+                self._store[key] = self._compile(model)
             self.compiles += 1
         return self._store[key]
+
+    def _compile(self, model: ScenarioModel):
+        pmm = model.pymc_model
+        keep = [*STORED_VARS, *(rv.name for rv in pmm.free_RVs)]
+        if self.backend == "kernel":
+            from iamg_forecast.kernel import KernelUnsupported, compile_kernel
+
+            try:
+                return compile_kernel(model, keep)
+            except KernelUnsupported:
+                pass  # the PyMC graph is the definition; compile it instead
+        import nutpie
+
+        return nutpie.compile_pymc_model(pmm, var_names=keep)
 
     def clear(self) -> None:
         """Forget every compiled model."""

@@ -148,6 +148,30 @@ def hazard_rows(spec: Spec) -> list[str]:
     return rows
 
 
+def prior_families(priors: list[PriorSpec]) -> dict[str, list[int]]:
+    """Positions of each prior family in a parameter block, families in order of first use.
+
+    A block holds one PyMC variable per family (see :func:`_block`).
+
+    Examples
+    --------
+    >>> from iamg_forecast.spec import PriorSpec
+    >>> ps = [PriorSpec(dist=d, sigma=1, mu=0 if d == "Normal" else None, rationale="why")
+    ...       for d in ("Normal", "HalfNormal", "Normal")]
+    >>> prior_families(ps)
+    {'Normal': [0, 2], 'HalfNormal': [1]}
+    """
+    families: dict[str, list[int]] = {}
+    for i, p in enumerate(priors):
+        families.setdefault(p.dist, []).append(i)
+    return families
+
+
+def family_variable(block: str, dist: str) -> str:
+    """Name of the PyMC variable holding ``block``'s ``dist`` priors (``_z``: non-centred)."""
+    return f"{block}_{dist.lower()}" + ("_z" if dist == "Normal" else "")
+
+
 def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
     """Create one vector of parameters whose entries may have different prior families.
 
@@ -158,11 +182,9 @@ def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
     import pytensor.tensor as pt
 
     out = pt.zeros(len(labels))
-    families: dict[str, list[int]] = {}
-    for i, p in enumerate(priors):
-        families.setdefault(p.dist, []).append(i)
+    families = prior_families(priors)
     for dist, idx in families.items():
-        sub = f"{name}_{dist.lower()}"
+        sub = family_variable(name, dist)
         n = len(idx)
         if dist == "Beta":
             # A Beta prior is on the probability scale; the model works on the logit scale.
@@ -170,7 +192,7 @@ def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
                         beta=np.array([priors[i].beta for i in idx]), shape=n)
             vals = pt.log(p) - pt.log1p(-p)
         elif dist == "Normal":
-            z = pm.Normal(f"{sub}_z", 0.0, 1.0, shape=n)
+            z = pm.Normal(sub, 0.0, 1.0, shape=n)
             mu = np.array([priors[i].mu for i in idx])
             sd = np.array([priors[i].sigma for i in idx])
             vals = mu + sd * z
@@ -243,6 +265,31 @@ class ScenarioModel:
         drivers = [(rows.index(r), lat[d.latent], d.sign)
                    for r, d in self._drivers()]
         return {"loading": loads, "driver": drivers}
+
+    def parameter_blocks(self) -> dict[str, tuple[str, list[str], list[PriorSpec]]]:
+        """Each parameter block's ``(dim, labels, priors)``, in the order the graph builds them.
+
+        Blocks without entries (a spec without links or hazard drivers) are left out.
+        """
+        s = self.spec
+        rows = hazard_rows(s)
+        loads = [(ind.name, ld) for ind in s.indicators for ld in ind.loadings]
+        drivers = self._drivers()
+        blocks = {
+            "latent_init": ("latent", s.latent_order, [s.latent(n).initial
+                                                       for n in s.latent_order]),
+            "link_effect": ("link", [f"{lk.parent}->{lk.child}" for lk in s.links],
+                            [lk.effect for lk in s.links]),
+            "loading_size": ("loading", [f"{i}:{ld.latent}" for i, ld in loads],
+                             [ld.prior for _, ld in loads]),
+            "baseline": ("indicator", s.indicator_names, [ind.baseline for ind in s.indicators]),
+            "hazard_base": ("hazard", rows, [s.outcome(r).base if r in s.outcome_names
+                                             else s.group(r).hazard for r in rows]),
+            "driver_effect": ("driver", [f"{r}:{d.latent}" for r, d in drivers],
+                              [d.prior for _, d in drivers]),
+        }
+        return {name: b for name, b in blocks.items()
+                if b[2] or name in ("loading_size", "baseline", "hazard_base")}
 
     def _drivers(self) -> list[tuple[str, object]]:
         """``(hazard row, driver)`` pairs in hazard-row order."""
@@ -421,16 +468,17 @@ class ScenarioModel:
         order = s.latent_order
         n_m = len(s.months)
         coords = {**self.coords, "month_step": s.months[1:]}
-        links = [lk for lk in s.links]
-        coords["link"] = [f"{lk.parent}->{lk.child}" for lk in links]
-        loads = [(ind.name, ld) for ind in s.indicators for ld in ind.loadings]
-        coords["loading"] = [f"{i}:{ld.latent}" for i, ld in loads]
+        links = list(s.links)
         rows = hazard_rows(s)
-        bases: list[PriorSpec] = [s.outcome(r).base if r in s.outcome_names
-                                  else s.group(r).hazard for r in rows]
-        drivers = self._drivers()
+        blocks = self.parameter_blocks()
+        for dim, labels, _ in blocks.values():
+            coords[dim] = labels
+        coords.setdefault("link", [])
+        coords.setdefault("driver", [])
         entries = self.weight_entries
-        coords["driver"] = [f"{r}:{d.latent}" for r, d in drivers]
+
+        def block(name):
+            return _block(name, *blocks[name])
         init = self.graph_data(self.data())
         lat_pos = {n: i for i, n in enumerate(order)}
         with pm.Model(coords=coords) as model:
@@ -438,12 +486,12 @@ class ScenarioModel:
             # compiled graph its shape checks (the layout is fixed per spec and capacity)
             data = self._unpack(pm.Data(PACKED_DATA, init[PACKED_DATA],
                                         shape=init[PACKED_DATA].shape))
-            x0 = _block("latent_init", "latent", order, [s.latent(n).initial for n in order])
+            x0 = block("latent_init")
             z = pm.Normal("innovation", 0.0, 1.0, dims=("latent", "month_step"))
             sd = np.array([s.latent(n).innovation_sd.value for n in order])[:, None]
             effects = None
             if links:
-                effect = _block("link_effect", "link", coords["link"], [lk.effect for lk in links])
+                effect = block("link_effect")
                 effects = _signed_matrix(effect, [(lat_pos[lk.child], lat_pos[lk.parent], lk.sign)
                                                   for lk in links], (len(order), len(order)))
             depth = link_depth(order, links)
@@ -467,10 +515,8 @@ class ScenarioModel:
             window = data["window"]
             latent_w = latent_paths(window)
             # indicators
-            loading = _block("loading_size", "loading", coords["loading"],
-                             [ld.prior for _, ld in loads])
-            baseline = _block("baseline", "indicator", s.indicator_names,
-                              [ind.baseline for ind in s.indicators])
+            loading = block("loading_size")
+            baseline = block("baseline")
             w_ind = _signed_matrix(loading, entries["loading"], (len(s.indicators), len(order)))
             pm.Deterministic("indicator_eta", baseline[:, None] + pt.dot(w_ind, latent),
                              dims=("indicator", "month"))
@@ -484,11 +530,10 @@ class ScenarioModel:
                     cell["obs_sd"], cell["log_rel"], cell["log_false"], cell["on"], ops=PT)
             pm.Potential("evidence", ll_cells)
             # outcome hazards
-            base = _block("hazard_base", "hazard", rows, bases)
+            base = block("hazard_base")
             w_hz = None
-            if drivers:
-                dfx = _block("driver_effect", "driver", coords["driver"],
-                             [d.prior for _, d in drivers])
+            if "driver_effect" in blocks:
+                dfx = block("driver_effect")
                 w_hz = _signed_matrix(dfx, entries["driver"], (len(rows), len(order)))
 
             def hazards(states):

@@ -11,7 +11,7 @@ import iamg_forecast as iaf
 
 ROOT = Path(iaf.__file__).resolve().parent
 ORDER = ["errors", "defaults", "language", "spec", "evidence", "likelihood", "model",
-         "priorcheck", "inference", "forecast", "calibration", "report", "cli"]
+         "priorcheck", "kernel", "inference", "forecast", "calibration", "report", "cli"]
 # The package's public facade and its ``python -m`` entry point sit above every layer.
 FACADE = {"iamg_forecast", "iamg_forecast.__main__"}
 TOP = len(ORDER)

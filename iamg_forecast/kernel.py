@@ -1,0 +1,582 @@
+"""The scenario model's log density and gradient, written by hand for the sampler.
+
+PyTensor's numba backend compiles the model's gradient graph as hundreds of small kernels:
+about 35 s the first time on a machine (``benchmarks/README.md``). This module computes the same
+log density (priors with their transform Jacobians, evidence cells, outcome terms) and its
+gradient in a few loops that numba compiles in a few seconds, and hands them to nutpie the way
+``nutpie.compile_pymc_model`` does. The PyMC model stays the definition: the flat parameter
+layout, the initial points and the trace layout come from it, and
+``tests/test_kernel.py`` checks log density and gradient against PyMC's own at random points.
+
+Every prior family of :data:`iamg_forecast.spec.DISTRIBUTIONS` is supported. ``compile_kernel``
+raises :class:`KernelUnsupported` for a model it cannot mirror; the caller then compiles the
+PyMC model with nutpie instead.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+import scipy.special as sps
+
+from iamg_forecast.model import (
+    PACKED_DATA,
+    ScenarioModel,
+    family_variable,
+    link_depth,
+    prior_families,
+)
+
+if TYPE_CHECKING:
+    from iamg_forecast.spec import PriorSpec
+
+__all__ = ["compile_kernel", "KernelUnsupported", "kernel_layout", "FAMILY_CODES"]
+
+# Family codes inside the kernel; ``(transform, code)``.
+FAMILY_CODES = {"Normal": 0, "HalfNormal": 1, "LogNormal": 2, "Gamma": 3, "Exponential": 4,
+                "Beta": 5, "StudentT": 6}
+_CELL_FIELDS = ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+class KernelUnsupported(ValueError):
+    """The model uses something the hand-written kernel does not mirror."""
+
+
+def _family_constants(p: PriorSpec) -> tuple[float, float, float, float]:
+    """``(p1, p2, p3, constant)`` of one prior: parameters and the log density's constant."""
+    d = p.dist
+    if d == "Normal":  # the free variable is the standard normal z; value = mu + sigma * z
+        return p.mu, p.sigma, 0.0, -_HALF_LOG_2PI
+    if d == "HalfNormal":
+        return p.sigma, 0.0, 0.0, 0.5 * math.log(2 / math.pi) - math.log(p.sigma)
+    if d == "LogNormal":
+        return p.mu, p.sigma, 0.0, -_HALF_LOG_2PI - math.log(p.sigma)
+    if d == "Gamma":
+        return p.alpha, p.beta, 0.0, p.alpha * math.log(p.beta) - float(sps.gammaln(p.alpha))
+    if d == "Exponential":
+        return p.lam, 0.0, 0.0, math.log(p.lam)
+    if d == "Beta":
+        return p.alpha, p.beta, 0.0, float(sps.gammaln(p.alpha + p.beta) - sps.gammaln(p.alpha)
+                                           - sps.gammaln(p.beta))
+    if d == "StudentT":
+        nu = p.nu
+        return nu, p.mu, p.sigma, float(sps.gammaln((nu + 1) / 2) - sps.gammaln(nu / 2)
+                                        - 0.5 * math.log(nu * math.pi) - math.log(p.sigma))
+    raise KernelUnsupported(f"prior family {d!r} has no kernel implementation")
+
+
+@dataclass(frozen=True)
+class KernelLayout:
+    """Everything the kernel needs besides the parameter vector and the packed data.
+
+    ``consts`` are the arrays passed to the numba functions, in their argument order;
+    ``gather`` maps the kernel's source vector onto nutpie's expanded trace vector.
+    """
+
+    consts: tuple[np.ndarray, ...]
+    n_dim: int
+    names: list[str]
+    slices: list[slice]
+    shapes: list[tuple[int, ...]]
+    gather: np.ndarray
+    value_names: list[str]
+
+
+def _csr(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Order of entries sorted by row and the row pointer (CSR)."""
+    order = np.argsort(rows, kind="stable")
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.add.at(ptr, rows + 1, 1)
+    return order.astype(np.int64), np.cumsum(ptr)
+
+
+def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
+    """Map the PyMC model's flat parameter vector and trace layout onto the kernel's arrays.
+
+    Parameters
+    ----------
+    model : ScenarioModel
+    keep : list of str
+        Variables to store in the trace (as ``nutpie.compile_pymc_model``'s ``var_names``).
+
+    Raises
+    ------
+    KernelUnsupported
+        For a model variable the kernel does not know.
+    """
+    pmm = model.pymc_model
+    s = model.spec
+    order = s.latent_order
+    n_lat, n_m = len(order), len(s.months)
+    blocks = model.parameter_blocks()
+    block_names = ["latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
+                   "driver_effect"]
+    unknown = sorted(set(blocks) - set(block_names))
+    if unknown:
+        raise KernelUnsupported(f"parameter blocks {unknown} have no kernel implementation")
+    sizes = [len(blocks[b][2]) if b in blocks else 0 for b in block_names]
+    boff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n_el = int(boff[-1])
+    fam = np.zeros(n_el, dtype=np.int64)
+    par = np.zeros((n_el, 4))
+    xi = np.full(n_el, -1, dtype=np.int64)
+    # the flat parameter vector: free variables in the model's order (nutpie's layout)
+    value_names, slices, shapes, start = [], [], [], 0
+    family_at: dict[str, tuple[int, list[int]]] = {}
+    for b, name in enumerate(block_names):
+        if name not in blocks:
+            continue
+        priors = blocks[name][2]
+        for dist, idx in prior_families(priors).items():
+            if dist not in FAMILY_CODES:
+                raise KernelUnsupported(f"prior family {dist!r} has no kernel implementation")
+            family_at[family_variable(name, dist)] = (b, idx)
+            for i in idx:
+                fam[boff[b] + i] = FAMILY_CODES[dist]
+                par[boff[b] + i] = _family_constants(priors[i])
+    z_off = -1
+    for rv in pmm.free_RVs:
+        value = pmm.rvs_to_values[rv]
+        shape = tuple(int(d) for d in value.type.shape) if all(
+            d is not None for d in value.type.shape) else None
+        if rv.name == "innovation":
+            shape = (n_lat, n_m - 1)
+            z_off = start
+        elif rv.name in family_at:
+            b, idx = family_at[rv.name]
+            shape = (len(idx),)
+            xi[boff[b] + np.array(idx)] = start + np.arange(len(idx))
+        else:
+            raise KernelUnsupported(f"free variable {rv.name!r} has no kernel implementation")
+        value_names.append(value.name)
+        size = int(np.prod(shape))
+        slices.append(slice(start, start + size))
+        shapes.append(shape)
+        start += size
+    n_dim = start
+    if z_off < 0 or (xi < 0).any():
+        raise KernelUnsupported("the model's free variables do not cover every parameter")
+
+    # the trace: free variables, then the kept variables nutpie would add, in model order
+    n_rv = n_el
+    src_vals = n_dim                       # source vector: x, vals, rv values, latent paths
+    src_rv = src_vals + n_el
+    src_lat = src_rv + n_rv
+    names, out_slices, out_shapes = list(value_names), list(slices), list(shapes)
+    gather = [np.arange(n_dim)]
+    pos = n_dim
+    free_names = set(value_names)
+    for var in pmm.unobserved_value_vars:
+        if var.name in free_names or var.name not in set(keep):
+            continue
+        if var.name == "latent_state":
+            idx, shape = src_lat + np.arange(n_lat * n_m), (n_lat, n_m)
+        elif var.name in blocks:
+            b = block_names.index(var.name)
+            idx, shape = src_vals + np.arange(boff[b], boff[b + 1]), (sizes[b],)
+        elif var.name in family_at:
+            b, members = family_at[var.name]
+            idx, shape = src_rv + boff[b] + np.array(members), (len(members),)
+        else:
+            raise KernelUnsupported(f"trace variable {var.name!r} has no kernel implementation")
+        names.append(var.name)
+        out_slices.append(slice(pos, pos + idx.size))
+        out_shapes.append(shape)
+        gather.append(idx)
+        pos += idx.size
+
+    # latent dynamics, loadings, drivers, outcome rows
+    lat = {n: i for i, n in enumerate(order)}
+    sd = np.array([s.latent(n).innovation_sd.value for n in order], dtype=float)
+    links = np.array([(lat[lk.child], lat[lk.parent], lk.sign) for lk in s.links],
+                     dtype=np.int64).reshape(-1, 3)
+    depth = link_depth(order, list(s.links))
+    ent = model.weight_entries
+    loads = np.array(ent["loading"], dtype=np.int64).reshape(-1, 3)
+    drivers = np.array(ent["driver"], dtype=np.int64).reshape(-1, 3)
+    for what, arr in (("loading", loads), ("driver", drivers), ("link", links[:, :2])):
+        pairs = {tuple(r[:2]) for r in arr}
+        if len(pairs) != len(arr):
+            raise KernelUnsupported(f"two {what}s share a (row, latent) entry")
+    n_ind = len(s.indicators)
+    hazard = model.coords["hazard"]
+    load_ord, load_ptr = _csr(loads[:, 0], n_ind)
+    drv_ord, drv_ptr = _csr(drivers[:, 0], len(hazard))
+    ev_rows = np.array([hazard.index(o.name) for o in s.outcomes if o.type == "event"],
+                       dtype=np.int64)
+    groups = s.competing_groups
+    max_c = max([len(s.group_members(g.name)) - 1 for g in groups], default=0)
+    grp = np.full((len(groups), 1 + max(max_c, 1)), -1, dtype=np.int64)
+    n_choice = np.zeros(len(groups), dtype=np.int64)
+    for gi, g in enumerate(groups):
+        choices = [c for c in s.group_members(g.name)[:-1] if c != g.reference]
+        grp[gi, 0] = hazard.index(g.name)
+        grp[gi, 1:1 + len(choices)] = [hazard.index(c) for c in choices]
+        n_choice[gi] = len(choices)
+
+    # offsets of the data slots inside the packed vector
+    slot = {name: (off, shape) for name, off, shape, _ in model.slot_layout}
+    kinds = set(int(k) for k in np.unique(model.indicator_constants["kind"]))
+    so = [slot[k][0] for k in ("event_month", "group_month", "group_choice", "obs_through",
+                               "do_mask", "do_value", "window")]
+    for code in range(3):
+        so += [slot[f"cells{code}_{f}"][0] for f in _CELL_FIELDS]
+        so.append(slot[f"cells{code}_on"][1][0] if code in kinds else 0)
+    consts = (fam, np.ascontiguousarray(par), xi, boff, np.array([z_off, depth, n_m], np.int64), sd,
+              links, loads, load_ord, load_ptr, drivers, drv_ord, drv_ptr, ev_rows, grp,
+              n_choice, np.array(so, dtype=np.int64))
+    return KernelLayout(consts=consts, n_dim=n_dim, names=names, slices=out_slices,
+                        shapes=out_shapes, gather=np.concatenate(gather).astype(np.int64),
+                        value_names=value_names)
+
+
+# --------------------------------------------------------------------------------------------
+# numba functions (compiled on first call; ``cache=True`` keeps the machine code on disk)
+
+_jit = numba.njit(cache=True, error_model="numpy")
+
+
+@_jit
+def softplus(t):
+    if t > 0:
+        return t + math.log1p(math.exp(-t))
+    return math.log1p(math.exp(t))
+
+
+@_jit
+def sigmoid(t):
+    if t >= 0:
+        return 1.0 / (1.0 + math.exp(-t))
+    e = math.exp(t)
+    return e / (1.0 + e)
+
+
+@_jit
+def parameters(x, fam, par, xi):
+    """Per element: block value, its derivative in the free variable, the free variable's
+    constrained value, the prior log density and its gradient.
+    """
+    n = fam.shape[0]
+    vals = np.empty(n)
+    dv = np.empty(n)
+    rv = np.empty(n)
+    lp = np.empty(n)
+    glp = np.empty(n)
+    for e in range(n):
+        u = x[xi[e]]
+        f = fam[e]
+        p1, p2, p3, c = par[e, 0], par[e, 1], par[e, 2], par[e, 3]
+        if f == 0:  # Normal, non-centred
+            vals[e] = p1 + p2 * u
+            dv[e] = p2
+            rv[e] = u
+            lp[e] = c - 0.5 * u * u
+            glp[e] = -u
+        elif f <= 4:  # positive support, log transform
+            v = math.exp(u)
+            vals[e] = v
+            dv[e] = v
+            rv[e] = v
+            if f == 1:  # HalfNormal(sigma)
+                lp[e] = c - 0.5 * v * v / (p1 * p1) + u
+                glp[e] = 1.0 - v * v / (p1 * p1)
+            elif f == 2:  # LogNormal(mu, sigma)
+                lp[e] = c - 0.5 * (u - p1) ** 2 / (p2 * p2)
+                glp[e] = -(u - p1) / (p2 * p2)
+            elif f == 3:  # Gamma(alpha, beta)
+                lp[e] = c + p1 * u - p2 * v
+                glp[e] = p1 - p2 * v
+            else:  # Exponential(lam)
+                lp[e] = c + u - p1 * v
+                glp[e] = 1.0 - p1 * v
+        elif f == 5:  # Beta(alpha, beta), log-odds transform; the block holds the logit
+            vals[e] = u
+            dv[e] = 1.0
+            p = sigmoid(u)
+            rv[e] = p
+            lp[e] = c - p1 * softplus(-u) - p2 * softplus(u)
+            glp[e] = p1 * (1.0 - p) - p2 * p
+        else:  # StudentT(nu, mu, sigma), no transform
+            vals[e] = u
+            dv[e] = 1.0
+            rv[e] = u
+            t = (u - p2) / p3
+            lp[e] = c - 0.5 * (p1 + 1.0) * math.log1p(t * t / p1)
+            glp[e] = -(p1 + 1.0) * t / (p3 * (p1 + t * t))
+    return vals, dv, rv, lp, glp
+
+
+@_jit
+def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
+    """Latent states over the first ``n_months`` months for every link round."""
+    n_lat = sd.shape[0]
+    walk = np.empty((n_lat, n_months))
+    for la in range(n_lat):
+        acc = vals[boff[0] + la]
+        walk[la, 0] = acc
+        for m in range(1, n_months):
+            acc += sd[la] * x[z_off + la * (n_all - 1) + m - 1]
+            walk[la, m] = acc
+    xs = np.empty((depth + 1, n_lat, n_months))
+    for r in range(depth + 1):
+        cur = walk.copy()
+        if r > 0:
+            for k in range(links.shape[0]):
+                w = links[k, 2] * vals[boff[1] + k]
+                for m in range(n_months):
+                    cur[links[k, 0], m] += w * xs[r - 1, links[k, 1], m]
+        for la in range(n_lat):
+            for m in range(n_months):
+                if data[so[4] + la * n_all + m] > 0.5:
+                    cur[la, m] = data[so[5] + la * n_all + m]
+        xs[r] = cur
+    return xs
+
+
+@_jit
+def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
+           drivers, drv_ord, drv_ptr, ev_rows, grp, n_choice, so, gather):
+    vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
+    n_all = zd[2]
+    xs = paths(x, vals, boff, zd[0], zd[1], sd, links, data, so, n_all, n_all)
+    src = np.concatenate((x, vals, rv, xs[zd[1]].ravel()))
+    return (src[gather],)
+
+
+@_jit
+def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
+              drivers, drv_ord, drv_ptr, ev_rows, grp, n_choice, so):
+    z_off, depth = zd[0], zd[1]
+    n_lat = sd.shape[0]
+    n_all = zd[2]
+    vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
+    total = lp.sum()
+    grad = np.zeros(x.shape[0])
+    n_z = n_lat * (n_all - 1)
+    for k in range(n_z):
+        u = x[z_off + k]
+        total += -0.5 * u * u - 0.5 * math.log(2 * math.pi)
+        grad[z_off + k] = -u
+    win = int(data[so[6]])
+    obs = int(data[so[3]])
+    xs = paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, win)
+    lat = xs[depth]
+    gval = np.zeros(vals.shape[0])
+    glat = np.zeros((n_lat, win))
+
+    # evidence cells: log(r p_true(value | eta) + (1 - r) p_false(value))
+    for code in range(3):
+        base = 7 + 8 * code
+        for c in range(so[base + 7]):
+            on = data[so[base + 6] + c]
+            if on == 0.0:
+                continue
+            i = int(data[so[base] + c])
+            m = int(data[so[base + 1] + c])
+            eta = vals[boff[3] + i]
+            for q in range(load_ptr[i], load_ptr[i + 1]):
+                k = load_ord[q]
+                eta += loads[k, 2] * vals[boff[2] + k] * lat[loads[k, 1], m]
+            y = data[so[base + 2] + c]
+            if code == 0:
+                if y > 0.5:
+                    t_ll = -softplus(-eta)
+                    d_ll = 1.0 - sigmoid(eta)
+                else:
+                    t_ll = -softplus(eta)
+                    d_ll = -sigmoid(eta)
+            elif code == 1:
+                ec = min(max(eta, -30.0), 30.0)
+                yc = max(y, 0.0)
+                t_ll = yc * ec - math.exp(ec) - math.lgamma(yc + 1.0)
+                d_ll = (yc - math.exp(ec)) if -30.0 <= eta <= 30.0 else 0.0
+            else:
+                osd = data[so[base + 3] + c]
+                zz = (y - eta) / osd
+                t_ll = -0.5 * zz * zz - math.log(osd) - 0.5 * math.log(2 * math.pi)
+                d_ll = zz / osd
+            a = data[so[base + 4] + c] + t_ll
+            b = data[so[base + 5] + c]
+            mx = max(a, b)
+            lse = mx + math.log1p(math.exp(-abs(a - b)))
+            total += on * lse
+            g = on * math.exp(a - lse) * d_ll
+            gval[boff[3] + i] += g
+            for q in range(load_ptr[i], load_ptr[i + 1]):
+                k = load_ord[q]
+                w = loads[k, 2] * vals[boff[2] + k]
+                gval[boff[2] + k] += g * loads[k, 2] * lat[loads[k, 1], m]
+                glat[loads[k, 1], m] += g * w
+
+    # outcome hazards over the window and their known history
+    n_h = drv_ptr.shape[0] - 1
+    hz = np.empty((n_h, win))
+    for h in range(n_h):
+        for m in range(win):
+            v = vals[boff[4] + h]
+            for q in range(drv_ptr[h], drv_ptr[h + 1]):
+                k = drv_ord[q]
+                v += drivers[k, 2] * vals[boff[5] + k] * lat[drivers[k, 1], m]
+            hz[h, m] = v
+    ghz = np.zeros((n_h, win))
+    for j in range(ev_rows.shape[0]):
+        h = ev_rows[j]
+        em = int(data[so[0] + j])
+        for m in range(win):
+            before = m < em if em >= 0 else m <= obs
+            if before:
+                total -= softplus(hz[h, m])
+                ghz[h, m] -= sigmoid(hz[h, m])
+            elif m == em:
+                total -= softplus(-hz[h, m])
+                ghz[h, m] += 1.0 - sigmoid(hz[h, m])
+    full = np.empty(grp.shape[1])
+    for gi in range(grp.shape[0]):
+        h = grp[gi, 0]
+        nc = n_choice[gi]
+        gm = int(data[so[1] + gi])
+        gc = int(data[so[2] + gi])
+        for m in range(win):
+            before = m < gm if gm >= 0 else m <= obs
+            if before:
+                total -= softplus(hz[h, m])
+                ghz[h, m] -= sigmoid(hz[h, m])
+            elif m == gm:
+                total -= softplus(-hz[h, m])
+                ghz[h, m] += 1.0 - sigmoid(hz[h, m])
+                if 0 <= gc <= nc:
+                    mx = 0.0
+                    for j in range(nc):
+                        full[j] = hz[grp[gi, 1 + j], m]
+                        mx = max(mx, full[j])
+                    full[nc] = 0.0
+                    ssum = 0.0
+                    for j in range(nc + 1):
+                        ssum += math.exp(full[j] - mx)
+                    lse = mx + math.log(ssum)
+                    total += full[gc] - lse
+                    for j in range(nc):
+                        ghz[grp[gi, 1 + j], m] += ((1.0 if j == gc else 0.0)
+                                                   - math.exp(full[j] - lse))
+    for h in range(n_h):
+        for m in range(win):
+            g = ghz[h, m]
+            if g == 0.0:
+                continue
+            gval[boff[4] + h] += g
+            for q in range(drv_ptr[h], drv_ptr[h + 1]):
+                k = drv_ord[q]
+                gval[boff[5] + k] += g * drivers[k, 2] * lat[drivers[k, 1], m]
+                glat[drivers[k, 1], m] += g * drivers[k, 2] * vals[boff[5] + k]
+
+    # back through the link rounds (held cells pass nothing back) and the walk
+    gwalk = np.zeros((n_lat, win))
+    gcur = glat
+    for r in range(depth, -1, -1):
+        for la in range(n_lat):
+            for m in range(win):
+                if data[so[4] + la * n_all + m] > 0.5:
+                    gcur[la, m] = 0.0
+        gwalk += gcur
+        if r > 0:
+            gprev = np.zeros((n_lat, win))
+            for k in range(links.shape[0]):
+                ch, pa, sg = links[k, 0], links[k, 1], links[k, 2]
+                w = sg * vals[boff[1] + k]
+                acc = 0.0
+                for m in range(win):
+                    gprev[pa, m] += gcur[ch, m] * w
+                    acc += gcur[ch, m] * xs[r - 1, pa, m]
+                gval[boff[1] + k] += sg * acc
+            gcur = gprev
+    for la in range(n_lat):
+        acc = 0.0
+        for m in range(win - 1, 0, -1):
+            acc += gwalk[la, m]
+            grad[z_off + la * (n_all - 1) + m - 1] += sd[la] * acc
+        gval[boff[0] + la] += acc + gwalk[la, 0]
+    for e in range(vals.shape[0]):
+        grad[xi[e]] += glp[e] + gval[e] * dv[e]
+    return total, grad
+
+
+
+def compile_kernel(model: ScenarioModel, keep: list[str]):
+    """A nutpie compiled model whose log density and gradient are the hand-written kernel.
+
+    Parameters
+    ----------
+    model : ScenarioModel
+    keep : list of str
+        Variables to store in the trace (besides the free ones).
+
+    Returns
+    -------
+    nutpie.compile_pymc.CompiledPyMCModel
+        Same interface as ``nutpie.compile_pymc_model``'s result: ``with_data`` swaps the
+        packed evidence vector, and the trace has the same variables and layout.
+
+    Raises
+    ------
+    KernelUnsupported
+        When the model holds something the kernel does not mirror.
+
+    Examples
+    --------
+    >>> from iamg_forecast.model import load_model
+    >>> compiled = compile_kernel(load_model(), ["latent_state"])  # doctest: +SKIP
+    >>> compiled.n_dim  # doctest: +SKIP
+    303
+    """
+    from nutpie import compile_pymc as ncp
+    from pymc.initial_point import make_initial_point_fn
+
+    layout = kernel_layout(model, keep)
+    pmm = model.pymc_model
+    consts = layout.consts
+    gather = layout.gather
+
+    @numba.njit
+    def logp_fn(x, data):
+        return logp_grad(x, data, *consts)
+
+    @numba.njit
+    def expand_fn(x, data):
+        return expand(x, data, *consts, gather)
+
+    (shared,) = [v for v in pmm.data_vars if v.name == PACKED_DATA]
+    key = "evidence"
+    shared_data = {key: np.array(shared.get_value(), order="C", copy=True)}
+    shared_data[key].flags.writeable = False
+    shared_keys = {shared: key}
+    user_data = ncp.make_user_data(shared_keys, shared_data)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cannot cache compiled function",
+                                category=numba.NumbaWarning)
+        raw, sig = ncp._make_c_logp_func(layout.n_dim, logp_fn, user_data, [key], shared_data)
+        logp_c = numba.cfunc(sig)(raw)
+        raw, sig = ncp._make_c_expand_func(layout.n_dim, int(gather.size), expand_fn,
+                                           user_data, [key], shared_data)
+        expand_c = numba.cfunc(sig)(raw)
+    initial = make_initial_point_fn(model=pmm, jitter_rvs=set(pmm.free_RVs),
+                                    return_transformed=True)
+    initial = ncp._wrap_with_lock(initial)
+    shape_info = (layout.names, layout.slices, layout.shapes)
+    reparam = [pmm.rvs_to_values[rv].name for rv in pmm.free_RVs
+               if pmm.rvs_to_transforms.get(rv) is not None]
+    dims, coords = ncp._prepare_dims_and_coords(pmm, shape_info, reparam)
+    return ncp.CompiledPyMCModel(
+        _n_dim=layout.n_dim, dims=dims, _coords=coords,
+        _shapes={n: tuple(sh) for n, sh in zip(layout.names, layout.shapes, strict=True)},
+        compiled_logp_func=logp_c, compiled_expand_func=expand_c,
+        initial_point_func=ncp._rv_dict_to_flat_array_wrapper(
+            initial, names=layout.value_names, shapes=layout.shapes[:len(layout.value_names)]),
+        shared_data=shared_data, shared_var_keys=shared_keys, user_data=user_data,
+        n_expanded=int(gather.size), shape_info=shape_info, logp_func=logp_fn,
+        expand_func=expand_fn, reparameterized_names=reparam)
