@@ -507,6 +507,25 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
 
 
 
+_NUTPIE_HELPERS = ("CompiledPyMCModel", "make_user_data", "_make_c_logp_func",
+                   "_make_c_expand_func", "_prepare_dims_and_coords",
+                   "_rv_dict_to_flat_array_wrapper", "_wrap_with_lock")
+
+
+def _nutpie_internals():
+    """The module of nutpie that builds a compiled PyMC model from numba functions.
+
+    The kernel is handed to nutpie through the same helpers ``nutpie.compile_pymc_model``
+    uses; they are not public API, so a nutpie without them means "use the PyTensor backend".
+    """
+    from nutpie import compile_pymc as ncp
+
+    missing = [name for name in _NUTPIE_HELPERS if not hasattr(ncp, name)]
+    if missing:
+        raise KernelUnsupported(f"this nutpie lacks {missing}")
+    return ncp
+
+
 def compile_kernel(model: ScenarioModel, keep: list[str]):
     """A nutpie compiled model whose log density and gradient are the hand-written kernel.
 
@@ -534,9 +553,9 @@ def compile_kernel(model: ScenarioModel, keep: list[str]):
     >>> compiled.n_dim  # doctest: +SKIP
     303
     """
-    from nutpie import compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
+    ncp = _nutpie_internals()
     layout = kernel_layout(model, keep)
     pmm = model.pymc_model
     consts = layout.consts
