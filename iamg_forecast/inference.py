@@ -1,8 +1,10 @@
 """Compile once, sample with nutpie, refit by swapping data, reweight with PSIS, diagnose.
 
 Measured facts behind these choices are in DESIGN §6 and ``benchmarks/README.md``: ``pm.sample``
-recompiles on every call, while ``nutpie.compile_pymc_model`` once plus ``with_data`` refits in a
-few seconds; Pareto-smoothed importance sampling absorbs a new item in milliseconds.
+recompiles on every call, while a model compiled once plus ``with_data`` refits in well under a
+second; Pareto-smoothed importance sampling absorbs a new item in milliseconds. The sampler runs
+the hand-written log density and gradient of :mod:`iamg_forecast.kernel` (numba compiles it in
+seconds; nutpie's build of the PyMC graph took about 35 s the first time on a machine).
 """
 
 from __future__ import annotations

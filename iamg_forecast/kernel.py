@@ -16,13 +16,13 @@ PyMC model with nutpie instead.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 import scipy.special as sps
+from numba.extending import intrinsic
 
 from iamg_forecast.model import (
     PACKED_DATA,
@@ -507,8 +507,86 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
 
 
 
-_NUTPIE_HELPERS = ("CompiledPyMCModel", "make_user_data", "_make_c_logp_func",
-                   "_make_c_expand_func", "_prepare_dims_and_coords",
+@intrinsic
+def _void_pointer(typingctx, address):
+    """The memory ``address`` (an integer) as a void pointer."""
+    from numba.core import cgutils, types
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
+
+
+def _pointer_slots(record: np.dtype, key: str) -> tuple[int, int]:
+    """Positions, in 8-byte words, of the data pointer and the size of ``key`` in nutpie's
+    user-data record (what ``with_data`` rewrites when the evidence changes).
+    """
+    shared, base = record.fields["shared"]
+    out = []
+    for field in ("data", "size"):
+        sub, offset = shared.fields[field]
+        item, inner = sub.fields[key]
+        if item.itemsize != 8:
+            raise KernelUnsupported(f"nutpie's user data holds {field} in {item.itemsize} bytes")
+        out.append((base + offset + inner) // 8)
+    return out[0], out[1]
+
+
+def _c_functions(layout: KernelLayout, slots: tuple[int, int]):
+    """The C callbacks nutpie calls: log density and gradient, and the trace expansion.
+
+    They read the packed evidence vector's address and size from nutpie's user data, as the
+    callbacks of ``nutpie.compile_pymc_model`` do, and return its status codes (0 ok,
+    3 non-finite gradient, 4 non-finite log density, -1 wrong dimension).
+    """
+    from numba import types
+
+    consts, gather = layout.consts, layout.gather
+    n_dim, n_out = layout.n_dim, int(gather.size)
+    p_slot, n_slot = slots
+    n_words = max(slots) + 1
+
+    @numba.cfunc(types.int64(types.uint64, types.CPointer(types.double),
+                             types.CPointer(types.double), types.CPointer(types.double),
+                             types.voidptr))
+    def logp_c(dim, x_, out_, logp_, user_data_):
+        if dim != n_dim:
+            return -1
+        meta = numba.carray(user_data_, (n_words,), np.uint64)
+        data = numba.carray(_void_pointer(meta[p_slot]), (meta[n_slot],), np.float64)
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_dim,))
+        logp = numba.carray(logp_, (1,))
+        value, grad = logp_grad(x, data, *consts)
+        logp[0] = value
+        status = 0
+        for i in range(n_dim):  # scalar loops: array expressions here cost compile time
+            out[i] = grad[i]
+            if not math.isfinite(grad[i]):
+                status = 3
+        if status == 0 and not math.isfinite(value):
+            status = 4
+        return status
+
+    @numba.cfunc(types.int64(types.uint64, types.uint64, types.CPointer(types.double),
+                             types.CPointer(types.double), types.voidptr))
+    def expand_c(dim, expanded, x_, out_, user_data_):
+        if dim != n_dim or expanded != n_out:
+            return -1
+        meta = numba.carray(user_data_, (n_words,), np.uint64)
+        data = numba.carray(_void_pointer(meta[p_slot]), (meta[n_slot],), np.float64)
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_out,))
+        (values,) = expand(x, data, *consts, gather)
+        for i in range(n_out):
+            out[i] = values[i]
+        return 0
+
+    return logp_c, expand_c
+
+
+_NUTPIE_HELPERS = ("CompiledPyMCModel", "make_user_data", "_prepare_dims_and_coords",
                    "_rv_dict_to_flat_array_wrapper", "_wrap_with_lock")
 
 
@@ -575,14 +653,7 @@ def compile_kernel(model: ScenarioModel, keep: list[str]):
     shared_data[key].flags.writeable = False
     shared_keys = {shared: key}
     user_data = ncp.make_user_data(shared_keys, shared_data)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Cannot cache compiled function",
-                                category=numba.NumbaWarning)
-        raw, sig = ncp._make_c_logp_func(layout.n_dim, logp_fn, user_data, [key], shared_data)
-        logp_c = numba.cfunc(sig)(raw)
-        raw, sig = ncp._make_c_expand_func(layout.n_dim, int(gather.size), expand_fn,
-                                           user_data, [key], shared_data)
-        expand_c = numba.cfunc(sig)(raw)
+    logp_c, expand_c = _c_functions(layout, _pointer_slots(user_data.dtype, key))
     initial = make_initial_point_fn(model=pmm, jitter_rvs=set(pmm.free_RVs),
                                     return_transformed=True)
     initial = ncp._wrap_with_lock(initial)
