@@ -100,8 +100,8 @@ def default_executor(chains: int = 2) -> cf.Executor:
 
     Each fit already runs its chains on separate cores; on a 2-core machine two workers that
     each run 2 chains were measured 4x slower than one. Workers start with ``spawn`` (forking a
-    process that holds sampler threads can deadlock) and each compiles the model once (~10 s
-    with a warm PyTensor kernel cache).
+    process that holds sampler threads can deadlock) and each compiles the model once (~2 s
+    once numba's cache holds the sampler kernel).
     """
     import multiprocessing as mp
 
