@@ -286,6 +286,10 @@ class Forecast:
             **self.sizes,
             "interventions": [vars(iv) for iv in self.model.interventions],
             "path": self.path,
+            # a PSIS answer reuses the draws of the fit it reweights, and their backend
+            "sampler_backend": ((self.idata.attrs.get("sampler_backend")
+                                 if self.idata is not None else None)
+                                or self.provenance.get("sampler_backend", "unknown")),
             "versions": package_versions(),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
@@ -875,7 +879,8 @@ class Forecast:
     def _from_saved(cls, src: Path, meta: dict) -> Forecast:
         where = str(src / "forecast.json")
         spec = Spec.from_mapping(meta["spec"], where=where)
-        prov = meta["provenance"]
+        # saves made before the sampler backend was recorded do not say which one it was
+        prov = {"sampler_backend": "unknown", **meta["provenance"]}
         if spec.hash != prov["spec_hash"]:
             raise ForecastError(f"{src}: the stored spec's hash {spec.hash[:12]} differs from the "
                                 f"recorded {str(prov['spec_hash'])[:12]}; file altered?")

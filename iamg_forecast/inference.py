@@ -66,6 +66,7 @@ class CompileCache:
             raise ValueError(f"backend must be one of {self.BACKENDS}, got {backend!r}")
         self.backend = backend
         self._store: dict[str, Any] = {}
+        self._used: dict[str, str] = {}
         self.compiles = 0
 
     def __len__(self) -> int:
@@ -76,27 +77,33 @@ class CompileCache:
         key = model.compile_key
         if key not in self._store:
             with _quiet(not progress):
-                self._store[key] = self._compile(model)
+                self._store[key], self._used[key] = self._compile(model)
             self.compiles += 1
         return self._store[key]
 
-    def _compile(self, model: ScenarioModel):
+    def backend_of(self, model: ScenarioModel) -> str:
+        """The backend that compiled ``model`` (``"pytensor"`` after a fallback)."""
+        self.get(model)
+        return self._used[model.compile_key]
+
+    def _compile(self, model: ScenarioModel) -> tuple[Any, str]:
         pmm = model.pymc_model
         keep = [*STORED_VARS, *(rv.name for rv in pmm.free_RVs)]
         if self.backend == "kernel":
             from iamg_forecast.kernel import KernelUnsupported, compile_kernel
 
             try:
-                return compile_kernel(model, keep)
+                return compile_kernel(model, keep), "kernel"
             except KernelUnsupported:
                 pass  # the PyMC graph is the definition; compile it instead
         import nutpie
 
-        return nutpie.compile_pymc_model(pmm, var_names=keep)
+        return nutpie.compile_pymc_model(pmm, var_names=keep), "pytensor"
 
     def clear(self) -> None:
         """Forget every compiled model."""
         self._store.clear()
+        self._used.clear()
 
 
 COMPILED = CompileCache()
@@ -139,7 +146,8 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
     import nutpie
 
     model = model.fitted_to(data)
-    compiled = (cache or COMPILED).get(model, progress=progress)
+    cache = cache or COMPILED
+    compiled = cache.get(model, progress=progress)
     slots = model.graph_data(data)
     # Slots the graph does not use (e.g. no competing group) are not shared variables.
     known = {var.name for var in getattr(compiled, "shared_var_keys", {})}
@@ -151,10 +159,14 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
     kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
               "cores": min(defaults.CORES, chains), "progress_bar": progress}
     if save_warmup:
-        return with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
-    raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
-    return posterior_tree(raw, compiled, keep=STORED_VARS,
-                          derive=lambda post: derived_vars(post, model))
+        tree = with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
+    else:
+        raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
+        tree = posterior_tree(raw, compiled, keep=STORED_VARS,
+                              derive=lambda post: derived_vars(post, model))
+    # the same seed gives the same draws only on the same backend: provenance records it
+    tree.attrs["sampler_backend"] = cache.backend_of(model)
+    return tree
 
 
 _DERIVED_DIMS = {"indicator_eta": ("indicator", "month"), "hazard_logit": ("hazard", "month")}
@@ -593,8 +605,8 @@ def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0]}
-    for pkg in ("iamg-forecast", "pymc", "pytensor", "nutpie", "arviz-base", "arviz-stats",
-                "numpy", "scipy", "xarray", "pydantic"):
+    for pkg in ("iamg-forecast", "pymc", "pytensor", "nutpie", "numba", "arviz-base",
+                "arviz-stats", "numpy", "scipy", "xarray", "pydantic"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

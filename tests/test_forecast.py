@@ -42,6 +42,19 @@ def test_table_columns_and_gate(seed_forecast):
     assert seed_forecast.provenance["spec_hash"] == seed_forecast.spec.hash
     for key in ("evidence_hash", "seed", "versions", "as_of", "horizon", "draws", "created"):
         assert key in seed_forecast.provenance
+    # the same seed gives the same draws only on the same sampler backend and numba
+    assert seed_forecast.provenance["sampler_backend"] == "kernel"
+    assert "numba" in seed_forecast.provenance["versions"]
+
+
+def test_psis_answer_keeps_the_backend_of_its_draws(seed_forecast, tmp_path):
+    new = Evidence(indicator="sistani_signals_opposition_to_maliki", date="2026-02-03",
+                   value=1, source="test", reliability="B2")
+    assert seed_forecast.what_if(new, refit="never").provenance["sampler_backend"] == "kernel"
+    seed_forecast.save(tmp_path / "fc")
+    loaded = iaf.Forecast.load(tmp_path / "fc")
+    assert loaded.provenance["sampler_backend"] == "kernel"
+    assert loaded.what_if(new, refit="never").provenance["sampler_backend"] == "kernel"
 
 
 def test_pm_outcomes_sum_to_one_per_draw(seed_forecast):
