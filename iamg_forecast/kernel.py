@@ -340,6 +340,24 @@ def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
 
 
 @_jit
+def hazard_history(hz, ghz, h, month, obs, win):
+    """Log-likelihood of hazard row ``h``'s known history, adding its gradient to ``ghz``.
+
+    Months before ``month`` (or up to ``obs`` when nothing happened, ``month < 0``) survived;
+    the event happened at ``month``.
+    """
+    total = 0.0
+    for m in range(win):
+        if (m < month) if month >= 0 else (m <= obs):
+            total -= softplus(hz[h, m])
+            ghz[h, m] -= sigmoid(hz[h, m])
+        elif m == month:
+            total -= softplus(-hz[h, m])
+            ghz[h, m] += 1.0 - sigmoid(hz[h, m])
+    return total
+
+
+@_jit
 def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
            drivers, drv_ord, drv_ptr, ev_rows, grp, n_choice, so, gather):
     vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
@@ -426,44 +444,26 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             hz[h, m] = v
     ghz = np.zeros((n_h, win))
     for j in range(ev_rows.shape[0]):
-        h = ev_rows[j]
-        em = int(data[so[0] + j])
-        for m in range(win):
-            before = m < em if em >= 0 else m <= obs
-            if before:
-                total -= softplus(hz[h, m])
-                ghz[h, m] -= sigmoid(hz[h, m])
-            elif m == em:
-                total -= softplus(-hz[h, m])
-                ghz[h, m] += 1.0 - sigmoid(hz[h, m])
+        total += hazard_history(hz, ghz, ev_rows[j], int(data[so[0] + j]), obs, win)
     full = np.empty(grp.shape[1])
     for gi in range(grp.shape[0]):
-        h = grp[gi, 0]
         nc = n_choice[gi]
-        gm = int(data[so[1] + gi])
+        m = int(data[so[1] + gi])
         gc = int(data[so[2] + gi])
-        for m in range(win):
-            before = m < gm if gm >= 0 else m <= obs
-            if before:
-                total -= softplus(hz[h, m])
-                ghz[h, m] -= sigmoid(hz[h, m])
-            elif m == gm:
-                total -= softplus(-hz[h, m])
-                ghz[h, m] += 1.0 - sigmoid(hz[h, m])
-                if 0 <= gc <= nc:
-                    mx = 0.0
-                    for j in range(nc):
-                        full[j] = hz[grp[gi, 1 + j], m]
-                        mx = max(mx, full[j])
-                    full[nc] = 0.0
-                    ssum = 0.0
-                    for j in range(nc + 1):
-                        ssum += math.exp(full[j] - mx)
-                    lse = mx + math.log(ssum)
-                    total += full[gc] - lse
-                    for j in range(nc):
-                        ghz[grp[gi, 1 + j], m] += ((1.0 if j == gc else 0.0)
-                                                   - math.exp(full[j] - lse))
+        total += hazard_history(hz, ghz, grp[gi, 0], m, obs, win)
+        if 0 <= m < win and 0 <= gc <= nc:  # the choice made: a softmax with reference 0
+            mx = 0.0
+            for j in range(nc):
+                full[j] = hz[grp[gi, 1 + j], m]
+                mx = max(mx, full[j])
+            full[nc] = 0.0
+            ssum = 0.0
+            for j in range(nc + 1):
+                ssum += math.exp(full[j] - mx)
+            lse = mx + math.log(ssum)
+            total += full[gc] - lse
+            for j in range(nc):
+                ghz[grp[gi, 1 + j], m] += (1.0 if j == gc else 0.0) - math.exp(full[j] - lse)
     for h in range(n_h):
         for m in range(win):
             g = ghz[h, m]
