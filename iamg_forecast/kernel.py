@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["compile_kernel", "KernelUnsupported", "kernel_layout", "FAMILY_CODES"]
 
-# Family codes inside the kernel; ``(transform, code)``.
+# Family codes inside the kernel (:func:`parameters` holds each family's transform).
 FAMILY_CODES = {"Normal": 0, "HalfNormal": 1, "LogNormal": 2, "Gamma": 3, "Exponential": 4,
                 "Beta": 5, "StudentT": 6}
 _CELL_FIELDS = ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")
@@ -109,6 +109,13 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     ------
     KernelUnsupported
         For a model variable the kernel does not know.
+
+    Examples
+    --------
+    >>> from iamg_forecast.model import load_model
+    >>> layout = kernel_layout(load_model(), ["latent_state"])
+    >>> layout.n_dim, layout.names[-1], layout.shapes[-1]
+    (303, 'latent_state', (9, 26))
     """
     pmm = model.pymc_model
     s = model.spec
