@@ -349,7 +349,7 @@ def test_psis_what_if_matches_refit(default_fit, model, seed_items):
     assert diff.max() < 0.03, diff   # the acceptance bound
     # The two estimates are independent; each has Monte Carlo error. Within 3.1 combined
     # standard errors per outcome (two-sided 0.2% each, about 2% over the 9 outcomes). Here
-    # the combined errors are 0.004-0.009 and the largest difference is 2.3 of them.
+    # the combined errors are 0.004-0.010 and the largest difference (0.011) is 1.4 of them.
     se = np.sqrt(_mcse(w) ** 2 + _mcse(refit) ** 2)
     assert (diff.to_numpy() < 3.1 * se).all(), pd.DataFrame({"diff": diff, "se": se})
 
