@@ -195,8 +195,8 @@ def elicit(lower: float, upper: float, mass: float = 0.9,
     Examples
     --------
     >>> e = elicit(0.02, 0.10, mass=0.9)
-    >>> e.prior.dist, round(e.prior.mu, 2)
-    ('Normal', -3.17)
+    >>> e.prior.dist, round(e.prior.mu, 2)   # the midpoint of the interval on the logit scale
+    ('Normal', -3.04)
     >>> "rationale" in e.yaml
     True
     """

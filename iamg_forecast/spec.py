@@ -191,8 +191,8 @@ class PriorSpec(_Strict):
 
         Examples
         --------
-        >>> PriorSpec(dist="Normal", mu=0, sigma=1, rationale="unit").to_preliz().mean()
-        np.float64(0.0)
+        >>> float(PriorSpec(dist="Normal", mu=0, sigma=1, rationale="unit").to_preliz().mean())
+        0.0
         """
         import preliz as pz
 

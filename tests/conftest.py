@@ -10,6 +10,9 @@ import yaml
 import iamg_forecast as iaf
 from iamg_forecast.evidence import Evidence
 
+# Scripts the tests run as child processes: not modules to import (``--doctest-modules``).
+collect_ignore_glob = ["helpers/*"]
+
 # Plumbing tests use small fits; statistical tests ask for their own sizes explicitly.
 SMALL = {"draws": 300, "tune": 300, "chains": 2}
 

@@ -7,6 +7,7 @@ evidence, with an intervention, with every prior family and with a resolved comp
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 
@@ -29,12 +30,21 @@ def _keep(model):
     return [*STORED_VARS, *(rv.name for rv in model.pymc_model.free_RVs)]
 
 
-def _pymc_functions(model, packed):
-    import pymc as pm
+@contextlib.contextmanager
+def _graph_data(model, packed):
+    """The PyMC model's evidence vector set to ``packed`` for the block, then restored (the
+    model is shared by the session's tests)."""
+    (shared,) = [v for v in model.pymc_model.data_vars if v.name == "evidence_slots"]
+    before = shared.get_value()
+    shared.set_value(packed)
+    try:
+        yield
+    finally:
+        shared.set_value(before)
 
+
+def _pymc_functions(model):
     pmm = model.pymc_model
-    with pmm:
-        pm.set_data({"evidence_slots": packed})
     return pmm.compile_logp(jacobian=True), pmm.compile_dlogp(jacobian=True)
 
 
@@ -43,32 +53,31 @@ def _assert_agrees(model, data, n_points=4, scale=0.8, seed=0):
     compiled = compile_kernel(model, _keep(model))
     layout = kernel_layout(model, _keep(model))
     packed = model.graph_data(data)["evidence_slots"]
-    logp, dlogp = _pymc_functions(model, packed)
+    logp, dlogp = _pymc_functions(model)
     rng = np.random.default_rng(seed)
     for _ in range(n_points):
         x = rng.normal(size=layout.n_dim) * scale
         point = {name: x[sl].reshape(shape) for name, sl, shape in
                  zip(layout.value_names, layout.slices, layout.shapes, strict=False)}
         ours, grad = compiled.logp_func(x, packed)
-        assert abs(ours - logp(point)) < TOL * max(1.0, abs(ours)), (ours, logp(point))
-        np.testing.assert_allclose(grad, dlogp(point), rtol=0, atol=TOL * 100)
+        with _graph_data(model, packed):
+            theirs, their_grad = logp(point), dlogp(point)
+        assert abs(ours - theirs) < TOL * max(1.0, abs(ours)), (ours, theirs)
+        np.testing.assert_allclose(grad, their_grad, rtol=0, atol=TOL * 100)
     return compiled, layout, packed
 
 
 def _trace_vector(model, compiled, layout, packed, x):
     """The kernel's expanded trace vector and the PyMC model's values, by variable."""
-    import pymc as pm
-
     (out,) = compiled.expand_func(x, packed)
     pmm = model.pymc_model
     point = {name: x[sl].reshape(shape) for name, sl, shape in
              zip(layout.value_names, layout.slices, layout.shapes, strict=False)}
-    with pmm:
-        pm.set_data({"evidence_slots": packed})
     names = layout.names[len(layout.value_names):]
     outputs = pmm.replace_rvs_by_values([pmm[n] for n in names])
     fn = pmm.compile_fn(outputs, inputs=pmm.value_vars, point_fn=False)
-    values = fn(**point)
+    with _graph_data(model, packed):
+        values = fn(**point)
     return {n: out[sl].reshape(shape) for n, sl, shape in
             zip(layout.names, layout.slices, layout.shapes, strict=True)}, dict(
         zip(names, values, strict=True))
@@ -178,11 +187,12 @@ def test_pytensor_backend_agrees_and_samples(model, seed_items):
     compiled = cache.get(model)
     assert cache.backend_of(model) == "pytensor"
     kern = compile_kernel(model, _keep(model))
-    packed = model.graph_data(model.data())["evidence_slots"]  # the graph's shared value
+    packed = model.graph_data(model.data(seed_items))["evidence_slots"]
     rng = np.random.default_rng(7)
     for _ in range(3):
         x = rng.normal(size=kern.n_dim) * 0.8
-        graph_lp, graph_grad = compiled.logp_func(x)
+        with _graph_data(model, packed):   # what nutpie's PyTensor function reads
+            graph_lp, graph_grad = compiled.logp_func(x)
         lp, grad = kern.logp_func(x, packed)
         assert abs(lp - graph_lp) < TOL * max(1.0, abs(lp))
         np.testing.assert_allclose(grad, graph_grad, rtol=0, atol=TOL * 100)
