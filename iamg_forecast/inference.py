@@ -22,15 +22,13 @@ import numpy as np
 
 from iamg_forecast import defaults
 from iamg_forecast.errors import ForecastError
-from iamg_forecast.model import ScenarioModel
+from iamg_forecast.model import PARAMETER_BLOCKS, ScenarioModel
 
 __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
            "gate_quantities", "gate_statistics", "diagnostics_of", "psis_log_weights",
            "weighted_quantiles", "package_versions", "posterior_tree", "derived_vars"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
-PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
-                    "driver_effect")
 # What a fit keeps: nutpie's trace also holds the free (non-centred) variables, which are not
 # converted. Everything else a forecast reads is recomputed in NumPy from these
 # (``indicator_eta`` and ``hazard_logit`` by ``ScenarioModel.derived_paths`` right after

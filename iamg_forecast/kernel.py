@@ -26,6 +26,7 @@ from numba.extending import intrinsic
 
 from iamg_forecast.model import (
     PACKED_DATA,
+    PARAMETER_BLOCKS,
     ScenarioModel,
     family_variable,
     link_depth,
@@ -122,12 +123,8 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     order = s.latent_order
     n_lat, n_m = len(order), len(s.months)
     blocks = model.parameter_blocks()
-    block_names = ["latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
-                   "driver_effect"]
-    unknown = sorted(set(blocks) - set(block_names))
-    if unknown:
-        raise KernelUnsupported(f"parameter blocks {unknown} have no kernel implementation")
-    sizes = [len(blocks[b][2]) if b in blocks else 0 for b in block_names]
+    # the kernel addresses the blocks by their position in PARAMETER_BLOCKS (``boff``)
+    sizes = [len(blocks[b][2]) if b in blocks else 0 for b in PARAMETER_BLOCKS]
     boff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n_el = int(boff[-1])
     fam = np.zeros(n_el, dtype=np.int64)
@@ -136,7 +133,7 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     # the flat parameter vector: free variables in the model's order (nutpie's layout)
     value_names, slices, shapes, start = [], [], [], 0
     family_at: dict[str, tuple[int, list[int]]] = {}
-    for b, name in enumerate(block_names):
+    for b, name in enumerate(PARAMETER_BLOCKS):
         if name not in blocks:
             continue
         priors = blocks[name][2]
@@ -150,8 +147,6 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     z_off = -1
     for rv in pmm.free_RVs:
         value = pmm.rvs_to_values[rv]
-        shape = tuple(int(d) for d in value.type.shape) if all(
-            d is not None for d in value.type.shape) else None
         if rv.name == "innovation":
             shape = (n_lat, n_m - 1)
             z_off = start
@@ -171,21 +166,20 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
         raise KernelUnsupported("the model's free variables do not cover every parameter")
 
     # the trace: free variables, then the kept variables nutpie would add, in model order
-    n_rv = n_el
     src_vals = n_dim                       # source vector: x, vals, rv values, latent paths
     src_rv = src_vals + n_el
-    src_lat = src_rv + n_rv
+    src_lat = src_rv + n_el
     names, out_slices, out_shapes = list(value_names), list(slices), list(shapes)
     gather = [np.arange(n_dim)]
     pos = n_dim
-    free_names = set(value_names)
+    free_names, kept = set(value_names), set(keep)
     for var in pmm.unobserved_value_vars:
-        if var.name in free_names or var.name not in set(keep):
+        if var.name in free_names or var.name not in kept:
             continue
         if var.name == "latent_state":
             idx, shape = src_lat + np.arange(n_lat * n_m), (n_lat, n_m)
         elif var.name in blocks:
-            b = block_names.index(var.name)
+            b = PARAMETER_BLOCKS.index(var.name)
             idx, shape = src_vals + np.arange(boff[b], boff[b + 1]), (sizes[b],)
         elif var.name in family_at:
             b, members = family_at[var.name]

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import pymc as pm
 
 __all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows", "cell_slots",
+           "PARAMETER_BLOCKS", "prior_families", "family_variable",
            "needed_capacity", "DEFAULT_CAPACITY", "PACKED_DATA", "likelihood_window",
            "link_depth"]
 
@@ -48,6 +49,9 @@ DEFAULT_CAPACITY = (64, 16, 16)
 DENSE_KEYS = ("ind_value", "ind_rel", "ind_observed")
 # The name of the model's one ``pm.Data`` vector (every slot packed, see ``graph_data``).
 PACKED_DATA = "evidence_slots"
+# The parameter blocks, in the order the graph builds them (see ``parameter_blocks``).
+PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
+                    "driver_effect")
 
 
 def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
@@ -288,8 +292,8 @@ class ScenarioModel:
             "driver_effect": ("driver", [f"{r}:{d.latent}" for r, d in drivers],
                               [d.prior for _, d in drivers]),
         }
-        return {name: b for name, b in blocks.items()
-                if b[2] or name in ("loading_size", "baseline", "hazard_base")}
+        return {name: blocks[name] for name in PARAMETER_BLOCKS
+                if blocks[name][2] or name in ("loading_size", "baseline", "hazard_base")}
 
     def _drivers(self) -> list[tuple[str, object]]:
         """``(hazard row, driver)`` pairs in hazard-row order."""
