@@ -248,14 +248,18 @@ class Case:
         """The bundled spec with the case's time frame (its only change to the spec).
 
         The month axis starts in the case's first month; the questions are "by the end of the
-        ``CASE_WINDOW``-th month", as in the bundled spec.
+        ``CASE_WINDOW``-th month", as in the bundled spec (or of the month after the last
+        forecast date, when a count case runs longer).
         """
         data = load_spec().to_dict()
         start = parse_month(self.info.start)
         first = f"{start.year:04d}-{start.month:02d}"
-        k = start.year * 12 + start.month - 1 + CASE_WINDOW - 1
+        last_day = self.info.last_day
+        # the window of the bundled spec, or longer when the case's last forecast needs it
+        k = max(start.year * 12 + start.month - 1 + CASE_WINDOW - 1,
+                last_day.year * 12 + last_day.month)
         horizon_month = f"{k // 12:04d}-{k % 12 + 1:02d}"
-        last = max(horizon_month, _month_of(self.info.last_day))
+        last = horizon_month
         data["scenario"] = {**data["scenario"], "name": f"backtest_{self.name}",
                             "title": self.info.title, "start_month": first, "end_month": last,
                             "default_horizon": month_end(horizon_month).isoformat()}
