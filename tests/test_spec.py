@@ -81,6 +81,9 @@ def test_round_trip_through_dict(spec):
 
 
 # ---- malformed specs: each names file and key path -------------------------------------------
+# the bundled spec's indicator count: an appended copy of the first sits at this index
+N_INDICATORS = len(iaf.load_spec().indicators)
+
 CASES = [
     ("unknown latent in a link", "scenario.yaml",
      lambda d: d["links"][0].update(child="iran_fundng_capacity"),
@@ -92,7 +95,7 @@ CASES = [
      ("scenario.yaml", "links", "cycle among latents")),
     ("duplicate name", "indicators.yaml",
      lambda d: d["indicators"].append(dict(d["indicators"][0])),
-     ("indicators.yaml", "indicators[18].name", "duplicate name")),
+     ("indicators.yaml", f"indicators[{N_INDICATORS}].name", "duplicate name")),
     ("negative scale", "scenario.yaml",
      lambda d: d["latents"][1]["initial"].update(sigma=-1.0),
      ("scenario.yaml", "latents[1].initial", "sigma must be > 0")),
