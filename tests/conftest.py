@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import yaml
@@ -72,8 +70,3 @@ def mcse(fc, weights: np.ndarray | None = None, data: dict | None = None) -> np.
 def tmp_workspace(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def pytest_configure(config):
-    # Notebook and CLI subprocesses honour these to stay fast.
-    os.environ.setdefault("IAMG_TEST_MODE", "1")
