@@ -306,7 +306,7 @@ def test_self_consistent_rewrite_is_caught_by_a_published_head(pristine, tmp_pat
         assert led.verify(head=led.head()).ok
 
 
-def test_two_writers_on_one_file_keep_one_chain(tmp_path):
+def test_two_connections_see_each_others_rows(tmp_path):
     path = tmp_path / "shared.sqlite"
     with Ledger.open(path) as a, Ledger.open(path) as b:
         for day in range(4):
@@ -314,6 +314,42 @@ def test_two_writers_on_one_file_keep_one_chain(tmp_path):
         a.resolve("other_pm", False, "2026-03-01", "x")
         assert len(a) == len(b) == 21
         assert a.verify().ok and b.verify().ok
+
+
+@pytest.mark.slow
+def test_two_processes_writing_at_once_keep_one_chain(tmp_path):
+    """Two processes record forecasts into one ledger at the same time (released together
+    after both opened it): no write is lost or refused, their rows interleave, and the hash
+    chain verifies."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).resolve().parent / "helpers" / "ledger_worker.py"
+    path = tmp_path / "shared.sqlite"
+    n = 150
+    with Ledger.open(path):
+        pass
+    procs = [subprocess.Popen([sys.executable, str(worker), str(path), str(tag), str(n)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for tag in (0, 1)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    with Ledger.open(path) as led:
+        assert len(led) == 2 * n * 2
+        assert led.verify().ok
+        seeds = [json.loads(r)["provenance"]["seed"] for (r,) in led._conn.execute(
+            "SELECT payload FROM ledger_rows ORDER BY seq")]
+    writer = [s // n for s in seeds]
+    # the writers really overlapped: rows of each come both before and after the other's
+    # (measured: the writer changed 87 and 130 times along the chain in two runs)
+    switches = sum(a != b for a, b in zip(writer, writer[1:], strict=False))
+    assert switches >= 2, switches
 
 
 # ---- resolutions -----------------------------------------------------------------------------
