@@ -62,7 +62,7 @@ def test_ranks_of_exact_posterior_are_uniform():
         pits.append(S._ranks(draws, truth, 100, rng)["pit"])
     pits = np.array(pits)
     for j in range(2):
-        assert S.uniformity_pvalue(pits[:, j]) > 0.01  # fixed seed; p is 0.47 and 0.36 here
+        assert S.uniformity_pvalue(pits[:, j]) > 0.01  # fixed seed; p is 0.064 and 0.99 here
 
 
 def test_ties_are_broken_at_random():
