@@ -35,6 +35,7 @@ def report(indicator, value=1, reliability="A1", date="2026-02-10", **kw) -> Evi
 
 
 # ---- what-if: the refit when Pareto k > 0.7 ----------------------------------------------------
+@pytest.mark.slow
 def test_what_if_refits_when_pareto_k_is_high_and_matches_a_direct_fit(model, seed_items,
                                                                        default_fit):
     """Every event outcome reported as happened in February: one what-if call whose importance
@@ -74,6 +75,7 @@ def attribution(default_fit):
     return default_fit.attribution()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("item_id", ["seed-sudani-suspends", "seed-sunni-kurdish-reservations"])
 def test_attribution_matches_leave_one_out_refits(model, seed_items, default_fit, attribution,
                                                   item_id):
@@ -101,6 +103,7 @@ def test_attribution_matches_leave_one_out_refits(model, seed_items, default_fit
     assert (np.abs(refit_shift) / se).max() > Z
 
 
+@pytest.mark.slow
 def test_attribution_refits_an_item_whose_k_is_high(model, seed_items):
     """An A1 report of 25 attacks in February: leaving it out of a fit that has it gives
     Pareto k > 0.7, so attribution refits without it, with the forecast's own seed."""
@@ -184,6 +187,7 @@ def test_a_stronger_grade_moves_every_outcome_at_least_as_far(default_fit, new):
         assert abs(shifts[-1, j]) < 0.5 * abs(shifts[0, j]), shifts[:, j]
 
 
+@pytest.mark.slow
 def test_a_weak_grade_moves_less_than_a_strong_one_on_refits(model, seed_items, default_fit):
     """The same report graded A1 and E5, each fitted directly (not reweighted): the A1 fit
     moves every outcome at least as far, in the same direction, within Monte Carlo error.
