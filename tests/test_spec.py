@@ -194,6 +194,16 @@ def test_missing_directory(tmp_path):
 
 
 def test_reliability_lookup(spec):
-    assert spec.reliability.probability("b2") == spec.reliability.table["B"][1]
+    # Every grade reads its cell of priors/reliability.yaml (rows A-F, columns 1-6), in either
+    # case; the file itself is read here without the spec's parser.
+    raw = yaml.safe_load((default_priors_dir() / "reliability.yaml").read_text())
+    table = raw["reliability"]["table"]
+    assert sorted(table) == list("ABCDEF")
+    for letter, row in table.items():
+        for digit, r in enumerate(row, start=1):
+            assert spec.reliability.probability(f"{letter}{digit}") == r
+            assert spec.reliability.probability(f"{letter.lower()}{digit}") == r
+    # the reference grade of the README and the table's rationale: 'probably true' = 0.83
+    assert spec.reliability.probability("B2") == 0.83
     with pytest.raises(ValueError, match="Admiralty"):
         spec.reliability.probability("G7")
