@@ -61,7 +61,6 @@ import hashlib
 import html
 import json
 import math
-import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -73,8 +72,8 @@ import numpy as np
 import pandas as pd
 
 from iamg_forecast.calibration.scores import ALL, corp, plot_reliability, score_table
-from iamg_forecast.errors import LedgerError
-from iamg_forecast.spec import Spec, load_spec
+from iamg_forecast.errors import LedgerError, short
+from iamg_forecast.spec import Spec, load_spec, parse_date
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -149,7 +148,6 @@ def row_hash(prev_hash: str, seq: int, kind: str, payload: Any, recorded_at: str
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def _iso_date(value: Any, what: str) -> str:
@@ -170,16 +168,11 @@ def _iso_date(value: Any, what: str) -> str:
     ...
     iamg_forecast.errors.LedgerError: date must be an ISO date YYYY-MM-DD, got '2026-05-01x'
     """
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            return dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
-    raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {value!r}")
+    try:
+        return parse_date(value, what).isoformat()
+    except ValueError:
+        raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {short(value)}"
+                          ) from None
 
 
 def _utcnow() -> dt.datetime:
