@@ -112,4 +112,16 @@ class LedgerError(IAMGError):
 class FileRefusedError(IAMGError, ValueError):
     """A path cannot be read or written safely (not a regular file, too large, wrong suffix,
     or a target the library did not write); nothing was read or changed.
+
+    Parameters
+    ----------
+    path : object
+        The path (shown cut to 200 characters).
+    reason : str
+        What is wrong and what was expected (``reason`` attribute, without the path).
     """
+
+    def __init__(self, path: object, reason: str):
+        self.path = short_text(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")

@@ -72,15 +72,15 @@ def read_bounded(path: str | Path, limit: int, what: str = "file") -> bytes:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise FileRefusedError(f"{p}: no such file") from None
+        raise FileRefusedError(p, "no such file") from None
     except IsADirectoryError:
-        raise FileRefusedError(f"{p}: is a directory; expected a {what}") from None
+        raise FileRefusedError(p, f"is a directory; expected a {what}") from None
     except OSError as err:
-        raise FileRefusedError(f"{p}: cannot open: {err.strerror or err}") from None
+        raise FileRefusedError(p, f"cannot open: {err.strerror or err}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise FileRefusedError(f"{p}: is {_describe(mode)}; expected a regular file")
+            raise FileRefusedError(p, f"is {_describe(mode)}; expected a regular file")
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(limit + 1 - total, MIB))
@@ -89,11 +89,11 @@ def read_bounded(path: str | Path, limit: int, what: str = "file") -> bytes:
             chunks.append(chunk)
             total += len(chunk)
     except OSError as err:
-        raise FileRefusedError(f"{p}: cannot read: {err.strerror or err}") from None
+        raise FileRefusedError(p, f"cannot read: {err.strerror or err}") from None
     finally:
         os.close(fd)
     if total > limit:
-        raise FileRefusedError(f"{p}: larger than the limit of {limit:,} bytes for a {what}")
+        raise FileRefusedError(p, f"larger than the limit of {limit:,} bytes for a {what}")
     return b"".join(chunks)
 
 
@@ -109,7 +109,7 @@ def read_text_bounded(path: str | Path, limit: int, what: str = "file") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise FileRefusedError(f"{short_text(path)}: not UTF-8 text ({err.reason} at byte "
+        raise FileRefusedError(path, f"not UTF-8 text ({err.reason} at byte "
                                f"{err.start}); save the file as UTF-8") from None
 
 
@@ -127,17 +127,17 @@ def check_writable_target(path: str | Path, suffixes: Iterable[str] | None = Non
     if suffixes is not None:
         allowed = tuple(s.lower() for s in suffixes)
         if path.suffix.lower() not in allowed:
-            raise FileRefusedError(f"{short_text(path)}: a {what} is written to a file ending "
+            raise FileRefusedError(path, f"a {what} is written to a file ending "
                                    f"in {' or '.join(allowed)}, got {path.suffix or 'no suffix'!r}")
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return path
     except OSError as err:
-        raise FileRefusedError(f"{short_text(path)}: cannot inspect: {err.strerror or err}"
+        raise FileRefusedError(path, f"cannot inspect: {err.strerror or err}"
                                ) from None
     if not stat.S_ISREG(mode):
-        raise FileRefusedError(f"{short_text(path)}: is {_describe(mode)}; refusing to replace "
+        raise FileRefusedError(path, f"is {_describe(mode)}; refusing to replace "
                                f"it with a {what}")
     return path
 
@@ -179,7 +179,7 @@ def write_atomic(path: str | Path, data: str | bytes, *, suffixes: Iterable[str]
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp",
                                    dir=path.parent)
     except OSError as err:
-        raise FileRefusedError(f"{short_text(path)}: cannot write: {err.strerror or err}"
+        raise FileRefusedError(path, f"cannot write: {err.strerror or err}"
                                ) from None
     try:
         with os.fdopen(fd, "wb") as fh:

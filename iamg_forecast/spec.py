@@ -710,37 +710,53 @@ def default_priors_dir() -> Path:
 
 
 class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, bounded: no aliases (an alias bomb expands a few hundred bytes
-    into gigabytes), nesting at most :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` deep (the
-    composer recurses), and no key repeated in a mapping (the last one would silently win).
-    An impossible date stays text (see :func:`load_yaml`).
+    """PyYAML's safe loader, bounded: nesting at most
+    :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` deep (the composer recurses), no key
+    repeated in a mapping (the last one would silently win), no merge keys, and either no
+    aliases at all (``allow_aliases=False``) or aliases whose expansion stays within
+    :data:`~iamg_forecast.defaults.MAX_YAML_NODES` nodes and the depth limit (an alias bomb
+    expands a few hundred bytes into gigabytes). An impossible date stays text (see
+    :func:`load_yaml`).
     """
+
+    allow_aliases = False
 
     def __init__(self, stream: Any):
         super().__init__(stream)
         self._depth = 0
+        self._expanded: dict[int, tuple[Any, int, int]] = {}  # id -> (node, size, depth)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
+        if not self.allow_aliases:
             event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, f"aliases (*{short(event.anchor)}) are not allowed; write the "
-                "value out", event.start_mark)
-        if self.check_event(yaml.ScalarEvent, yaml.SequenceStartEvent,
-                            yaml.MappingStartEvent) and self.peek_event().anchor is not None:
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, f"anchors (&{short(event.anchor)}) are not allowed; write the "
-                "value out", event.start_mark)
+            anchor = getattr(event, "anchor", None)
+            if isinstance(event, yaml.AliasEvent) or anchor is not None:
+                sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases and anchors ({sign}{short(anchor)}) are not allowed "
+                    "here; write the value out", event.start_mark)
         self._depth += 1
         try:
             if self._depth > defaults.MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
                     None, None, f"nested more than {defaults.MAX_YAML_DEPTH} levels deep",
                     self.peek_event().start_mark)
-            return super().compose_node(parent, index)
+            mark = self.peek_event().start_mark
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if id(node) not in self._expanded:   # children were composed (and sized) first
+            kids = ([x for pair in node.value for x in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+            size = 1 + sum(self._expanded[id(k)][1] for k in kids)
+            depth = 1 + max((self._expanded[id(k)][2] for k in kids), default=0)
+            self._expanded[id(node)] = (node, size, depth)
+            if size > defaults.MAX_YAML_NODES or depth > defaults.MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"expands to {size:,} values nested {depth} deep; at most "
+                    f"{defaults.MAX_YAML_NODES:,} values and {defaults.MAX_YAML_DEPTH} levels "
+                    "are allowed (aliases repeat what they name)", mark)
+        return node
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if isinstance(node, yaml.MappingNode):
@@ -772,20 +788,29 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 _YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
-def load_yaml(text: str) -> Any:
+class _AliasYamlLoader(_YamlLoader):
+    """:class:`_YamlLoader` that accepts aliases within the expansion limits (priors files)."""
+
+    allow_aliases = True
+
+
+def load_yaml(text: str, *, aliases: bool = False) -> Any:
     r"""Parse YAML safely, keeping an impossible unquoted date (``2026-13-01``) as a string.
 
     ``yaml.safe_load`` raises a bare ``ValueError`` on such a date and so loses the file, the
     row and the field; kept as text, the date reaches the validator of its field, which
-    reports it with its location. Aliases, anchors, merge keys, repeated keys and nesting
-    deeper than :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` raise ``yaml.YAMLError``.
+    reports it with its location. Merge keys, repeated keys, nesting deeper than
+    :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` and aliases (unless ``aliases``, and then
+    any expansion beyond :data:`~iamg_forecast.defaults.MAX_YAML_NODES` values) raise
+    ``yaml.YAMLError``.
 
     Examples
     --------
     >>> load_yaml("a: 2026-13-01\nb: 2026-01-31")
     {'a': '2026-13-01', 'b': datetime.date(2026, 1, 31)}
     """
-    return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass: no arbitrary objects
+    loader = _AliasYamlLoader if aliases else _YamlLoader
+    return yaml.load(text, Loader=loader)  # a SafeLoader subclass: no arbitrary objects
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -1018,9 +1043,9 @@ def load_spec(path: str | Path | None = None) -> Spec:
     for f in files:
         try:
             text = read_text_bounded(f, defaults.MAX_SPEC_FILE_BYTES, "priors file")
-            loaded.append((f.name, load_yaml(text)))
+            loaded.append((f.name, load_yaml(text, aliases=True)))
         except FileRefusedError as err:
-            problems.append(Problem(f.name, "<file>", str(err)))
+            problems.append(Problem(f.name, "<file>", err.reason))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"

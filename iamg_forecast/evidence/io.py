@@ -79,11 +79,14 @@ def _text(path: Path) -> str:
     try:
         return read_text_bounded(path, defaults.MAX_EVIDENCE_FILE_BYTES, "evidence file")
     except FileRefusedError as err:
-        raise EvidenceError([Problem(short_text(path.name), "<file>", str(err))]) from None
+        raise EvidenceError([Problem(short_text(path.name), "<file>", err.reason)]) from None
 
 
 def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(location, raw mapping) per row of a YAML or CSV evidence file."""
+    if path.is_dir():
+        raise EvidenceError([Problem(short_text(path), "<file>", "is a directory; expected a "
+                                     ".yaml, .yml or .csv file")])
     if path.suffix.lower() not in (".yaml", ".yml", ".csv"):
         raise EvidenceError([Problem(short_text(path.name), "<file>", "unsupported file type "
                                      f"{short(path.suffix)}; expected .yaml, .yml or .csv")])
@@ -263,7 +266,7 @@ def write_evidence_file(items: list[Evidence], path: str | Path) -> Path:
         return write_atomic(path, text, suffixes=(".yaml", ".yml", ".csv"),
                             what="evidence file")
     except FileRefusedError as err:
-        raise EvidenceError([Problem(short_text(path), "<file>", str(err))]) from None
+        raise EvidenceError([Problem(short_text(path), "<file>", err.reason)]) from None
 
 
 def _duplicate_id(path: Path, where: str, item_id: str, seen_at: str) -> Problem:

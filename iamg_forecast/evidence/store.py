@@ -501,11 +501,11 @@ def _check_store_file(path: Path) -> None:
     try:
         check_writable_target(path, None, "evidence store")
     except FileRefusedError as err:
-        raise EvidenceError([Problem(short_text(path), "<store>", str(err))]) from None
+        raise EvidenceError([Problem(short_text(path), "<store>", err.reason)]) from None
     if not is_sqlite_or_absent(path):
-        raise EvidenceError([Problem(short_text(path), "<store>", "is not an SQLite file (it "
-                                     "is empty or holds something else); expected the store "
-                                     "written by iamg_forecast, or a new path")])
+        raise EvidenceError([Problem(short_text(path), "<store>", "not a database: the file "
+                                     "is empty or holds something else; expected the SQLite "
+                                     "store written by iamg_forecast, or a new path")])
 
 
 def _located(where: str | None, loc: str, field: str, message: str, value: object) -> Problem:
