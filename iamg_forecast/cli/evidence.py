@@ -29,7 +29,9 @@ def add_cmd(
     date: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD.")],
     source: Annotated[str, typer.Option(help="Who reported it.")],
     reliability: Annotated[str, typer.Option(help="Admiralty code, e.g. B2.")],
-    value: Annotated[float, typer.Option(help="0/1, a count, or a measurement.")] = 1.0,
+    value: Annotated[float | None, typer.Option(
+        help="0/1, a count, or a measurement (default 1, or 0 with --monitored-absent).")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Free text.")] = None,
     url: Annotated[str | None, typer.Option(help="http(s) link.")] = None,
     quote: Annotated[str | None, typer.Option(help="The source's words.")] = None,
@@ -45,7 +47,9 @@ def add_cmd(
     Example: iamg-forecast evidence add --indicator rial_sharp_depreciation --date 2026-02-10
     --value 1 --source Bonbast --reliability B2
     """
-    fields = dict(indicator=indicator, date=date, value=0.0 if monitored_absent else value,
+    if value is None:
+        value = 0.0 if monitored_absent else 1.0
+    fields = dict(indicator=indicator, date=date, value=value,
                   source=source, reliability=reliability, note=note, url=url, quote=quote,
                   duplicate_of=duplicate_of, corroborates=corroborates,
                   monitored_absent=monitored_absent)
