@@ -111,7 +111,7 @@ def parse_date(value: Any, what: str = "date") -> dt.date:
 
     ISO week dates (``2026-W03-1``), basic format (``20260115``), times and surrounding text
     are refused, so every input path accepts what the documentation says and nothing more.
-    Surrounding spaces are ignored.
+    Surrounding spaces are refused too (callers that accept them strip first).
 
     Raises
     ------
@@ -131,9 +131,9 @@ def parse_date(value: Any, what: str = "date") -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(text := value.strip()):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
-            return dt.date.fromisoformat(text)
+            return dt.date.fromisoformat(value)
         except ValueError:
             pass
     raise ValueError(f"{what}: expected an ISO date YYYY-MM-DD, got {short(value)}")

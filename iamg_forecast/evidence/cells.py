@@ -53,7 +53,7 @@ def as_date(value: dt.date | str | None, name: str = "as_of") -> dt.date | None:
         return value
     if isinstance(value, str):
         try:
-            return parse_date(value, name)
+            return parse_date(value.strip(), name)
         except ValueError:
             pass
     shown = value if isinstance(value, str) else type(value).__name__

@@ -116,7 +116,7 @@ class Evidence(BaseModel):
     @classmethod
     def _parse_date(cls, v: Any) -> Any:
         try:
-            return parse_date(v)
+            return parse_date(v.strip() if isinstance(v, str) else v)
         except ValueError:
             raise ValueError(f"expected an ISO date YYYY-MM-DD, got {short(v)}") from None
 
