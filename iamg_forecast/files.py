@@ -125,21 +125,20 @@ def check_writable_target(path: str | Path, suffixes: Iterable[str] | None = Non
         ``suffixes``.
     """
     path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    except OSError as err:
+        raise FileRefusedError(path, f"cannot inspect: {err.strerror or err}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise FileRefusedError(path, f"is {_describe(mode)}; refusing to replace it with a "
+                               f"{what}")
     if suffixes is not None:
         allowed = tuple(s.lower() for s in suffixes)
         if path.suffix.lower() not in allowed:
-            raise FileRefusedError(path, f"a {what} is written to a file ending "
-                                   f"in {' or '.join(allowed)}, got {path.suffix or 'no suffix'!r}")
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return path
-    except OSError as err:
-        raise FileRefusedError(path, f"cannot inspect: {err.strerror or err}"
-                               ) from None
-    if not stat.S_ISREG(mode):
-        raise FileRefusedError(path, f"is {_describe(mode)}; refusing to replace "
-                               f"it with a {what}")
+            raise FileRefusedError(path, f"a {what} is written to a file ending in "
+                                   f"{' or '.join(allowed)}, got {path.suffix or 'no suffix'!r}")
     return path
 
 

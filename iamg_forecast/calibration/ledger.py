@@ -495,7 +495,7 @@ class Ledger:
         if not is_sqlite_or_absent(path):
             raise LedgerError(f"{path}: cannot open the ledger: not a database (the file is "
                               "empty or holds something else); expected a SQLite database "
-                              "file")
+                              "file") from None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)

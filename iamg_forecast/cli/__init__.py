@@ -34,7 +34,8 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_UNRELIABLE = 0, 2, 3
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
     """Exit 2 unless ``lo <= value <= hi``."""
     if not lo <= value <= hi:
-        fail(f"{name} must be from {lo:,} to {hi:,}, got {value}")
+        what = "a positive integer" if lo == 1 else f"an integer from {lo:,}"
+        fail(f"{name.lstrip('-')} must be {what}, got {value} (at most {hi:,})")
 
 
 def _mount_optional() -> None:

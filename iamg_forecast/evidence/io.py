@@ -252,7 +252,9 @@ def write_evidence_file(items: list[Evidence], path: str | Path) -> Path:
         text = yaml.safe_dump({"evidence": rows}, sort_keys=False, allow_unicode=True, width=100)
     elif path.suffix.lower() == ".csv":
         buf = io.StringIO(newline="")
-        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n",
+        # CRLF records (RFC 4180): the writer then quotes every cell holding a CR or an LF,
+        # so a bare CR inside a note survives the round trip
+        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\r\n",
                                 quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
         for r in rows:
