@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from iamg_forecast import defaults
-from iamg_forecast.errors import FileRefusedError, Problem, SpecError, short
+from iamg_forecast.errors import FileRefusedError, Problem, SpecError, short, short_text
 from iamg_forecast.files import read_text_bounded
 
 __all__ = [
@@ -709,20 +709,16 @@ def default_priors_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "priors"
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, bounded: nesting at most
-    :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` deep (the composer recurses), no key
-    repeated in a mapping (the last one would silently win), no merge keys, and either no
-    aliases at all (``allow_aliases=False``) or aliases whose expansion stays within
-    :data:`~iamg_forecast.defaults.MAX_YAML_NODES` nodes and the depth limit (an alias bomb
-    expands a few hundred bytes into gigabytes). An impossible date stays text (see
-    :func:`load_yaml`).
+class _Bounded:
+    """Composer and mapping constructor of the bounded YAML loaders (see :class:`_YamlLoader`).
+
+    Written against PyYAML's ``Composer`` and ``SafeConstructor`` explicitly, so that it
+    works over the pure-Python parser and over libyaml's (C) events alike.
     """
 
     allow_aliases = False
 
-    def __init__(self, stream: Any):
-        super().__init__(stream)
+    def _bounded_init(self) -> None:
         self._depth = 0
         self._expanded: dict[int, tuple[Any, int, int]] = {}  # id -> (node, size, depth)
 
@@ -742,7 +738,7 @@ class _YamlLoader(yaml.SafeLoader):
                     None, None, f"nested more than {defaults.MAX_YAML_DEPTH} levels deep",
                     self.peek_event().start_mark)
             mark = self.peek_event().start_mark
-            node = super().compose_node(parent, index)
+            node = yaml.composer.Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
         if id(node) not in self._expanded:   # children were composed (and sized) first
@@ -775,7 +771,22 @@ class _YamlLoader(yaml.SafeLoader):
                     raise yaml.constructor.ConstructorError(
                         None, None, f"duplicate key {short(key)}: a key may appear once in a "
                         "mapping", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
+        return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep=deep)
+
+
+class _YamlLoader(_Bounded, yaml.SafeLoader):
+    """PyYAML's safe loader, bounded: nesting at most
+    :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` deep (the composer recurses), no key
+    repeated in a mapping (the last one would silently win), no merge keys, and either no
+    aliases at all (``allow_aliases=False``) or aliases whose expansion stays within
+    :data:`~iamg_forecast.defaults.MAX_YAML_NODES` nodes and the depth limit (an alias bomb
+    expands a few hundred bytes into gigabytes). An impossible date stays text (see
+    :func:`load_yaml`).
+    """
+
+    def __init__(self, stream: Any):
+        yaml.SafeLoader.__init__(self, stream)
+        self._bounded_init()
 
 
 def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -794,6 +805,40 @@ class _AliasYamlLoader(_YamlLoader):
     allow_aliases = True
 
 
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:   # libyaml's events, several times faster; the same checks
+    _C = yaml.composer.Composer
+
+    class _FastYamlLoader(_Bounded, _CParser, yaml.constructor.SafeConstructor,
+                          yaml.resolver.Resolver):
+        """:class:`_YamlLoader` over libyaml's parser (PyYAML's composer, our bounds)."""
+
+        get_single_node, compose_document = _C.get_single_node, _C.compose_document
+        check_node, get_node = _C.check_node, _C.get_node
+        compose_scalar_node = _C.compose_scalar_node
+        compose_sequence_node = _C.compose_sequence_node
+        compose_mapping_node = _C.compose_mapping_node
+
+        def __init__(self, stream: Any):
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self.anchors: dict[str, Any] = {}
+            self._bounded_init()
+
+    class _FastAliasYamlLoader(_FastYamlLoader):
+        allow_aliases = True
+
+    _FastYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    _LOADERS = {False: _FastYamlLoader, True: _FastAliasYamlLoader}
+else:  # pragma: no cover - PyYAML built without libyaml
+    _LOADERS = {False: _YamlLoader, True: _AliasYamlLoader}
+
+
 def load_yaml(text: str, *, aliases: bool = False) -> Any:
     r"""Parse YAML safely, keeping an impossible unquoted date (``2026-13-01``) as a string.
 
@@ -809,8 +854,10 @@ def load_yaml(text: str, *, aliases: bool = False) -> Any:
     >>> load_yaml("a: 2026-13-01\nb: 2026-01-31")
     {'a': '2026-13-01', 'b': datetime.date(2026, 1, 31)}
     """
-    loader = _AliasYamlLoader if aliases else _YamlLoader
-    return yaml.load(text, Loader=loader)  # a SafeLoader subclass: no arbitrary objects
+    try:   # safe constructors only: no arbitrary objects
+        return yaml.load(text, Loader=_LOADERS[bool(aliases)])
+    except (UnicodeEncodeError, RecursionError) as err:
+        raise yaml.YAMLError(f"cannot parse: {short_text(err, 120)}") from None
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -1038,19 +1085,36 @@ def load_spec(path: str | Path | None = None) -> Spec:
     files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
     if not files:
         raise SpecError([Problem(str(root), "<path>", "no *.yaml files in this directory")])
-    loaded: list[tuple[str, Any]] = []
+    texts: list[tuple[str, str]] = []
     problems: list[Problem] = []
     for f in files:
         try:
-            text = read_text_bounded(f, defaults.MAX_SPEC_FILE_BYTES, "priors file")
-            loaded.append((f.name, load_yaml(text, aliases=True)))
+            texts.append((f.name, read_text_bounded(f, defaults.MAX_SPEC_FILE_BYTES,
+                                                    "priors file")))
         except FileRefusedError as err:
             problems.append(Problem(f.name, "<file>", err.reason))
+    if problems:
+        raise SpecError(problems)
+    key = hashlib.sha256(json.dumps(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    if key in _SPEC_CACHE:
+        return _SPEC_CACHE[key]
+    loaded: list[tuple[str, Any]] = []
+    for name, text in texts:
+        try:
+            loaded.append((name, load_yaml(text, aliases=True)))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
-            reason = getattr(err, "problem", err)
-            problems.append(Problem(f.name, where, f"not valid YAML: {reason}"))
+            reason = getattr(err, "problem", None) or err
+            problems.append(Problem(name, where, f"not valid YAML: {short_text(reason, 200)}"))
     if problems:
         raise SpecError(problems)
-    return _build(loaded)
+    spec = _build(loaded)
+    _SPEC_CACHE[key] = spec
+    while len(_SPEC_CACHE) > 8:
+        _SPEC_CACHE.pop(next(iter(_SPEC_CACHE)))
+    return spec
+
+
+# Specs loaded from the same file contents (immutable, so shared): loading is mostly parsing.
+_SPEC_CACHE: dict[str, Spec] = {}
