@@ -98,10 +98,12 @@ class Evidence(BaseModel):
     @field_validator("indicator", "source", "reliability", "note", "url", "quote",
                      "duplicate_of", "corroborates", "id", mode="before")
     @classmethod
-    def _text_only(cls, v: Any) -> Any:
+    def _text_only(cls, v: Any, info: Any) -> Any:
         # No number-to-text coercion (an id of 1e308 is a typo), no huge values stringified.
         if v is not None and not isinstance(v, str):
             raise ValueError(f"expected text, got {type(v).__name__}")
+        if v == "" and info.field_name in _OPTIONAL_TEXT:
+            return None   # an empty optional text is no text (a CSV cannot tell them apart)
         return v
 
     @field_validator("id", "duplicate_of", "corroborates")
@@ -222,6 +224,7 @@ class Evidence(BaseModel):
         return f"{self.date.year:04d}-{self.date.month:02d}"
 
 
+_OPTIONAL_TEXT = ("note", "url", "quote", "duplicate_of", "corroborates")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A decimal number as people write it: no hex, no underscores, no "nan" or "infinity".
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
