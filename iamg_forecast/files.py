@@ -207,8 +207,8 @@ def is_sqlite_or_absent(path: str | Path) -> bool:
     """
     try:
         head = read_bounded_prefix(path, 16)
-    except FileNotFoundError:
-        return True
+    except OSError:
+        return True   # absent, or not openable: opening the database reports why
     return head == b"SQLite format 3\x00"
 
 
