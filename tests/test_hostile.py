@@ -210,8 +210,10 @@ def test_api_arguments_are_checked_with_library_errors(seed_forecast, model, mon
         iaf.forecast(model, [], language="klingon")
 
 
-def test_priors_check_with_zero_draws_is_exit_2():
+def test_priors_check_with_zero_draws_is_exit_2(model):
     one_line_error(cli("priors", "check", "--draws", "0"), "draws must be a positive integer")
+    with pytest.raises(ForecastError, match="draws must be an integer from 1"):
+        iaf.prior_check(model, draws=0)
 
 
 # ---- silently wrong ---------------------------------------------------------------------------
@@ -220,6 +222,10 @@ def test_blank_value_cell_is_refused(spec, tmp_path):
     path.write_text(HEADER + "rial_sharp_depreciation,2026-01-15,,x,B2\n")
     with pytest.raises(EvidenceError, match="line 2: value: blank cell"):
         read_evidence_file(path, spec)
+    (tmp_path / "e.yaml").write_text("evidence:\n- {indicator: rial_sharp_depreciation, "
+                                     "date: 2026-01-15, value: , source: x, reliability: B2}\n")
+    with pytest.raises(EvidenceError, match="value"):
+        read_evidence_file(tmp_path / "e.yaml", spec)
 
 
 def test_duplicate_keys_and_columns_and_extra_cells_are_refused(spec, tmp_path):
