@@ -32,7 +32,6 @@ MAX_EVIDENCE_FILE_BYTES = 32 * 1024 * 1024   # one evidence file (YAML or CSV)
 MAX_SPEC_FILE_BYTES = 4 * 1024 * 1024        # one priors/*.yaml file
 MAX_YAML_DEPTH = 32                          # nesting of mappings and lists in any YAML file
 MAX_YAML_NODES = 1_000_000                   # values of a YAML file with its aliases expanded
-MAX_CSV_FIELD_CHARS = 200_000                # one CSV cell (a note or quote is at most 100,000)
 MAX_ID_CHARS = 128                           # item ids and the ids they refer to
 MAX_SOURCE_CHARS = 2_000
 MAX_TEXT_CHARS = 100_000                     # note and quote

@@ -563,3 +563,14 @@ def test_ledger_with_dropped_triggers_fails_verify_and_is_not_scored(tmp_path):
     with pytest.raises(LedgerError, match="refusing to score"):
         ledger.score()
     ledger.close()
+
+
+def test_what_if_save_load_recomputes_the_weights(seed_forecast, tmp_path):
+    new = Evidence(indicator="iran_mass_unrest_reported", date="2026-02-10", value=1,
+                   source="x", reliability="B2")
+    wi = seed_forecast.what_if(new, refit="never")
+    back = Forecast.load(wi.save(tmp_path / "wi"))
+    assert back.path == "psis" and back.log_weights is not None
+    assert np.allclose(back.log_weights, wi.log_weights)
+    assert back.diagnostics.pareto_k == pytest.approx(wi.diagnostics.pareto_k)
+    assert np.allclose(back.table()["p"], wi.table()["p"])
