@@ -574,3 +574,12 @@ def test_what_if_save_load_recomputes_the_weights(seed_forecast, tmp_path):
     assert np.allclose(back.log_weights, wi.log_weights)
     assert back.diagnostics.pareto_k == pytest.approx(wi.diagnostics.pareto_k)
     assert np.allclose(back.table()["p"], wi.table()["p"])
+
+
+def test_rejected_input_never_creates_a_store(tmp_path):
+    db = tmp_path / "new.sqlite"
+    (tmp_path / "bad.csv").write_text(HEADER + "rial_sharp_depreciation,2026-01-15,,x,B2\n")
+    one_line_error(cli("evidence", "import", tmp_path / "bad.csv", "--db", db), "blank cell")
+    one_line_error(cli("evidence", "add", "--indicator", "nope", "--date", "2026-01-15",
+                       "--source", "x", "--reliability", "B2", "--db", db), "unknown indicator")
+    assert not db.exists() and not list(tmp_path.glob("new.sqlite*"))

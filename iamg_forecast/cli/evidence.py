@@ -22,6 +22,18 @@ def _open(db: Path, spec: Path | None, create: bool = False):
     return iaf.EvidenceLog.open(db, spec=iaf.load_spec(spec), create=create)
 
 
+def _try_before_creating(db: Path, spec: Path | None, write) -> None:
+    """When ``db`` does not exist yet, run ``write`` on an empty log in memory first, so that
+    rejected input never leaves a new, empty store behind.
+    """
+    import iamg_forecast as iaf
+
+    if db.exists() or db.is_symlink():
+        return
+    with iaf.EvidenceLog.memory(iaf.load_spec(spec)) as log:
+        write(log)
+
+
 @app.command("add")
 @guarded
 def add_cmd(
@@ -54,8 +66,10 @@ def add_cmd(
                   duplicate_of=duplicate_of, corroborates=corroborates,
                   monitored_absent=monitored_absent)
     # a mapping is validated by the store: one clean line per problem
+    row = {k: v for k, v in fields.items() if v is not None}
+    _try_before_creating(db, spec, lambda log: log.add(row))
     with _open(db, spec, create=True) as log:
-        (item_id,) = log.add({k: v for k, v in fields.items() if v is not None})
+        (item_id,) = log.add(row)
     typer.echo(item_id)
 
 
@@ -153,6 +167,7 @@ def import_cmd(
 
     Example: iamg-forecast evidence import inbox/week.csv --db work/iamg.sqlite
     """
+    _try_before_creating(db, spec, lambda log: log.import_file(file))
     with _open(db, spec, create=True) as log:
         ids = log.import_file(file)
     typer.echo(f"imported {len(ids)} items")
