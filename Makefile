@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: forecast test calibrate lint bench clean
+.PHONY: forecast test calibrate backtest lint bench clean
 
 $(STAMP): pyproject.toml
 	@set -e; \
@@ -29,6 +29,10 @@ test: $(STAMP)
 calibrate: $(STAMP)
 	@mkdir -p reports
 	$(VENV)/bin/iamg-forecast calibrate --out reports/calibration.html --store work/calibration
+
+backtest: $(STAMP)
+	@mkdir -p reports
+	$(VENV)/bin/iamg-forecast backtest --out reports/backtests.html --json-out reports/backtests.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

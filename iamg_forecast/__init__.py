@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from iamg_forecast import calibration
+from iamg_forecast.backtest import backtest
 from iamg_forecast.calibration.ledger import Ledger
 from iamg_forecast.errors import EvidenceError, ForecastError, LedgerError, SpecError
 from iamg_forecast.evidence import Evidence, EvidenceLog
@@ -38,6 +39,7 @@ def seed_evidence_path() -> Path:
 
 __all__ = [
     "Evidence",
+    "backtest",
     "EvidenceError",
     "EvidenceLog",
     "Forecast",

@@ -43,6 +43,9 @@ def _mount_optional() -> None:
 
     app.add_typer(evidence_app, name="evidence", help="Add, list, retract, amend, import and "
                   "export evidence.")
+    from iamg_forecast.cli.backtest import backtest_cmd
+
+    app.command("backtest")(backtest_cmd)
 
 
 @app.command("forecast")

@@ -13,7 +13,7 @@ from iamg_forecast.files import write_atomic
 from iamg_forecast.report.context import ReportContext, build_context
 
 __all__ = ["write_html", "to_markdown", "to_json", "render_html", "md_escape",
-           "write_text_atomic"]
+           "write_text_atomic", "render_template"]
 
 HTML_SUFFIXES = (".html", ".htm")
 MD_SUFFIXES = (".md", ".markdown")
@@ -42,6 +42,17 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["md"] = md_escape
     return env
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render one of the report layer's templates (analyst text escaped in HTML templates).
+
+    Examples
+    --------
+    >>> "<style>" in render_template("_style.html.j2")
+    True
+    """
+    return _env().get_template(name).render(**context)
 
 
 def render_html(ctx: ReportContext) -> str:

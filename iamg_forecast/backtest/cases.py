@@ -1,0 +1,405 @@
+"""Backtest cases as data: past Iraqi government formations and militia attack waves.
+
+A case is a folder (``backtests/<name>/`` in a checkout, shipped in the wheel) with
+``case.yaml`` (what the case is, who held which role, how it resolved), ``facts.yaml`` (dated,
+sourced, graded facts in a spec-neutral event vocabulary) and a ``README.md`` of sources.
+``backtests/events.yaml`` maps each event type onto the indicators and outcomes of the bundled
+spec, one table for every case (see ``backtests/FORMAT.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from iamg_forecast.errors import Problem, SpecError
+from iamg_forecast.evidence import Evidence
+from iamg_forecast.spec import Spec, load_spec, load_yaml, month_end, parse_month
+
+__all__ = ["Case", "Fact", "EventMap", "load_case", "list_cases", "cases_dir", "CASE_WINDOW"]
+
+Role = Literal["frontrunner", "incumbent", "other", "none"]
+Direction = Literal["up", "down"]
+
+# A formation case's questions are "by the end of the 14th month from the start", the window of
+# the bundled spec (2025-11 to 2026-12-31) and of its reference classes.
+CASE_WINDOW = 14
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resolution(_Strict):
+    """The confidence vote that ended a formation case."""
+
+    role: Literal["frontrunner", "incumbent", "other"]
+    person: str
+    date: dt.date
+    source: str
+    url: str
+    note: str | None = None
+
+
+class CaseInfo(_Strict):
+    """``case.yaml``: what the case is."""
+
+    name: str
+    title: str
+    kind: Literal["formation", "count"]
+    start: dt.date
+    roles: dict[Literal["frontrunner", "incumbent"], str | None] | None = None
+    resolution: Resolution | None = None
+    end: dt.date | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> CaseInfo:
+        if self.kind == "formation":
+            if self.resolution is None or self.roles is None:
+                raise ValueError("a formation case needs roles and a resolution")
+            if self.resolution.date <= self.start:
+                raise ValueError(f"resolution.date {self.resolution.date} must be after "
+                                 f"start {self.start}")
+        elif self.end is None or self.end <= self.start:
+            raise ValueError("a count case needs an end after its start")
+        return self
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day forecasts are made for: the day before the vote, or the case's end."""
+        if self.resolution is not None:
+            return self.resolution.date - dt.timedelta(days=1)
+        assert self.end is not None
+        return self.end
+
+
+class Fact(_Strict):
+    """One dated, sourced, graded fact of a case (``facts.yaml``)."""
+
+    id: str = Field(min_length=1, max_length=80)
+    date: dt.date
+    event: str
+    role: Role = "none"
+    person: str | None = None
+    actor: str | None = None
+    summary: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://")
+    reliability: str = Field(pattern=r"^[A-F][1-6]$")
+    quote: str | None = None
+    note: str | None = None
+    value: float | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    expect: dict[str, Direction] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _count_fields(self) -> Fact:
+        if self.event == "attacks_reported":
+            if self.value is None or self.period_start is None or self.period_end is None:
+                raise ValueError("attacks_reported needs value, period_start and period_end")
+            if self.value < 0 or self.value != int(self.value):
+                raise ValueError(f"value must be a whole count >= 0, got {self.value}")
+            if self.period_end < self.period_start:
+                raise ValueError("period_end is before period_start")
+        return self
+
+    @property
+    def one_calendar_month(self) -> bool:
+        """The fact's period is exactly one calendar month."""
+        s, e = self.period_start, self.period_end
+        return (s is not None and e is not None and s.day == 1
+                and e == month_end(f"{s.year:04d}-{s.month:02d}"))
+
+
+class MapEntry(_Strict):
+    """How one event type, for one role, enters the spec."""
+
+    indicator: str | None = None
+    value: float | None = None
+    outcome: bool = False
+    count: bool = False
+    actor_matches: str | None = None
+
+
+class EventType(_Strict):
+    """One entry of ``events.yaml``."""
+
+    description: str
+    maps: dict[Role, MapEntry] = Field(default_factory=dict)
+
+
+class EventMap(_Strict):
+    """``backtests/events.yaml``: the vocabulary and its mapping onto the bundled spec."""
+
+    roles: dict[Role, str]
+    events: dict[str, EventType]
+
+    def entry(self, fact: Fact) -> MapEntry | None:
+        """The mapping that applies to ``fact``, or None when the spec cannot see it."""
+        entry = self.events[fact.event].maps.get(fact.role)
+        if entry is None:
+            return None
+        if entry.actor_matches is not None and not re.search(
+                entry.actor_matches, fact.actor or "", flags=re.IGNORECASE):
+            return None
+        if entry.count and not fact.one_calendar_month:
+            return None
+        return entry
+
+    def evidence(self, fact: Fact) -> Evidence | None:
+        """The evidence item a fact is logged as in the bundled spec, or None.
+
+        Examples
+        --------
+        >>> case = load_case("formation_2014")
+        >>> items = [case.events.evidence(f) for f in case.facts]
+        >>> all(e is None or e.url.startswith("http") for e in items)
+        True
+        """
+        entry = self.entry(fact)
+        if entry is None:
+            return None
+        if entry.outcome:
+            indicator, value = self.roles[fact.role], 1.0
+        else:
+            assert entry.indicator is not None
+            indicator = entry.indicator
+            value = fact.value if entry.count else entry.value
+        return Evidence(id=fact.id, indicator=indicator, date=fact.date, value=value,
+                        source=fact.source, reliability=fact.reliability, url=fact.url,
+                        quote=fact.quote, note=fact.summary)
+
+
+def cases_dir() -> Path:
+    """Directory of the bundled cases (``backtests/`` in a checkout, shipped in the wheel).
+
+    Examples
+    --------
+    >>> (cases_dir() / "events.yaml").exists()
+    True
+    """
+    shipped = resources.files("iamg_forecast") / "_backtests"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent.parent / "backtests"
+
+
+def list_cases(root: str | Path | None = None) -> list[str]:
+    """Names of the cases under ``root`` (default: the bundled ones), sorted.
+
+    Examples
+    --------
+    >>> "formation_2010" in list_cases()
+    True
+    """
+    base = Path(root) if root is not None else cases_dir()
+    return sorted(p.parent.name for p in base.glob("*/case.yaml"))
+
+
+def _read(path: Path) -> Any:
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SpecError([Problem(str(path), "", f"cannot read the file: {err.strerror}")]
+                        ) from None
+    except Exception as err:  # yaml.YAMLError and friends: report the file, not a traceback
+        raise SpecError([Problem(str(path), "", f"not valid YAML: {err}")]) from None
+
+
+def _problems(err: ValidationError, where: str, prefix: str) -> list[Problem]:
+    return [Problem(where, prefix + ".".join(str(x) for x in e["loc"]), e["msg"])
+            for e in err.errors()]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A loaded, validated backtest case. Create with :func:`load_case`.
+
+    Attributes
+    ----------
+    info : CaseInfo
+    facts : tuple of Fact
+        In date order.
+    events : EventMap
+    path : Path
+    """
+
+    info: CaseInfo
+    facts: tuple[Fact, ...]
+    events: EventMap
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """The case's name (its folder)."""
+        return self.info.name
+
+    @cached_property
+    def spec(self) -> Spec:
+        """The bundled spec with the case's time frame (its only change to the spec).
+
+        The month axis starts in the case's first month; the questions are "by the end of the
+        ``CASE_WINDOW``-th month", as in the bundled spec (or of the month after the last
+        forecast date, when a count case runs longer).
+        """
+        data = load_spec().to_dict()
+        start = parse_month(self.info.start)
+        first = f"{start.year:04d}-{start.month:02d}"
+        last_day = self.info.last_day
+        # the window of the bundled spec, or longer when the case's last forecast needs it
+        k = max(start.year * 12 + start.month - 1 + CASE_WINDOW - 1,
+                last_day.year * 12 + last_day.month)
+        horizon_month = f"{k // 12:04d}-{k % 12 + 1:02d}"
+        last = horizon_month
+        data["scenario"] = {**data["scenario"], "name": f"backtest_{self.name}",
+                            "title": self.info.title, "start_month": first, "end_month": last,
+                            "default_horizon": month_end(horizon_month).isoformat()}
+        return Spec.from_mapping(data, where=f"{self.name} (bundled spec, case time frame)")
+
+    @property
+    def horizon(self) -> dt.date:
+        """The date every forecast of the case is "by"."""
+        return dt.date.fromisoformat(self.spec.scenario.default_horizon)
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """Role → outcome name of the spec."""
+        return dict(self.events.roles)
+
+    @cached_property
+    def items(self) -> tuple[Evidence, ...]:
+        """The facts the spec can see, as evidence items (in date order)."""
+        return tuple(e for f in self.facts if (e := self.events.evidence(f)) is not None)
+
+    @property
+    def unseen(self) -> tuple[Fact, ...]:
+        """The facts the spec has no indicator for."""
+        return tuple(f for f in self.facts if self.events.entry(f) is None)
+
+    def forecast_dates(self) -> list[dt.date]:
+        """Month ends from the case's first month to its last day (the day before the vote).
+
+        Examples
+        --------
+        >>> [str(d) for d in load_case("formation_2014").forecast_dates()][:2]
+        ['2014-04-30', '2014-05-31']
+        """
+        out = []
+        d = month_end(_month_of(self.info.start))
+        while d <= self.info.last_day:
+            out.append(d)
+            d = month_end(_month_of(d + dt.timedelta(days=1)))
+        return out
+
+
+def _month_of(d: dt.date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def load_events(root: Path) -> EventMap:
+    """Read and validate ``events.yaml`` under ``root``."""
+    path = root / "events.yaml"
+    try:
+        return EventMap.model_validate(_read(path))
+    except ValidationError as err:
+        raise SpecError(_problems(err, str(path), "")) from None
+
+
+def load_case(case: str | Path, root: str | Path | None = None) -> Case:
+    """Load a backtest case by name (bundled) or folder path, checking every fact.
+
+    Every problem is collected: an unknown event type, a role the event does not take, a
+    duplicate id, a fact outside the case, a malformed field (with file and key path).
+
+    Parameters
+    ----------
+    case : str or Path
+        A bundled case's name (see :func:`list_cases`) or the path of a case folder.
+    root : str or Path, optional
+        Where ``events.yaml`` and named cases live (default: the bundled cases).
+
+    Returns
+    -------
+    Case
+
+    Raises
+    ------
+    SpecError
+        Listing every problem found.
+
+    Examples
+    --------
+    >>> case = load_case("formation_2010")
+    >>> case.info.kind, case.info.resolution.role
+    ('formation', 'incumbent')
+    """
+    base = Path(root) if root is not None else cases_dir()
+    folder = Path(case) if Path(case).is_dir() else base / str(case)
+    if not (folder / "case.yaml").is_file():
+        names = list_cases(base)
+        raise SpecError([Problem(str(case), "", f"no backtest case there; expected one of "
+                                                f"{names} or a folder with case.yaml")])
+    events = load_events(base if (base / "events.yaml").is_file() else folder.parent)
+    problems: list[Problem] = []
+    info = None
+    try:
+        raw = _read(folder / "case.yaml")
+        info = CaseInfo.model_validate((raw or {}).get("case"))
+    except ValidationError as err:
+        problems += _problems(err, str(folder / "case.yaml"), "case.")
+    raw_facts = (_read(folder / "facts.yaml") or {}).get("facts") or []
+    facts: list[Fact] = []
+    where = str(folder / "facts.yaml")
+    seen: set[str] = set()
+    for i, row in enumerate(raw_facts):
+        try:
+            f = Fact.model_validate(row)
+        except ValidationError as err:
+            problems += _problems(err, where, f"facts[{i}].")
+            continue
+        problems += _fact_problems(f, i, where, events, info, seen)
+        seen.add(f.id)
+        facts.append(f)
+    if info is not None and info.name != folder.name:
+        problems.append(Problem(str(folder / "case.yaml"), "case.name",
+                                f"must equal the folder's name {folder.name!r}", info.name))
+    if problems:
+        raise SpecError(problems)
+    assert info is not None
+    facts.sort(key=lambda f: (f.date, f.id))
+    return Case(info=info, facts=tuple(facts), events=events, path=folder)
+
+
+def _fact_problems(f: Fact, i: int, where: str, events: EventMap, info: CaseInfo | None,
+                   seen: set[str]) -> list[Problem]:
+    out = []
+    at = f"facts[{i}]"
+    if f.id in seen:
+        out.append(Problem(where, f"{at}.id", "duplicate id", f.id))
+    if f.event not in events.events:
+        out.append(Problem(where, f"{at}.event", f"unknown event type; expected one of "
+                                                 f"{sorted(events.events)}", f.event))
+    bad = [k for k in f.expect if k not in events.roles and k not in EXPECTABLE_LATENTS]
+    if bad:
+        out.append(Problem(where, f"{at}.expect", "expected roles "
+                           f"{sorted(events.roles)} or latents {sorted(EXPECTABLE_LATENTS)}",
+                           bad))
+    if info is not None and not info.start <= f.date <= (
+            info.resolution.date if info.resolution else info.end):
+        out.append(Problem(where, f"{at}.date", f"outside the case ({info.start} to "
+                           f"{info.resolution.date if info.resolution else info.end})",
+                           str(f.date)))
+    return out
+
+
+# Latent states a count case's fact may name in ``expect``.
+EXPECTABLE_LATENTS = frozenset({"us_iran_escalation", "militia_cohesion"})

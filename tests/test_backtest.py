@@ -1,0 +1,185 @@
+"""The backtest machinery on one real case at reduced size: ledger rows, scores recomputed by
+hand, direction bookkeeping, report and errors. The scores' values are not asserted: they are
+the model's measure, recorded in docs/backtests.md by ``make backtest``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import iamg_forecast as iaf
+from iamg_forecast.backtest import list_cases, load_case
+from iamg_forecast.backtest.cases import cases_dir
+from iamg_forecast.backtest.run import _seed, score_dates
+from iamg_forecast.calibration.ledger import climatology
+from iamg_forecast.errors import SpecError
+
+CASE = "formation_2014"
+SIZES = {"draws": 150, "tune": 150, "chains": 2}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return iaf.backtest(CASE, seed=3, **SIZES)
+
+
+def test_every_bundled_case_loads_with_sources():
+    names = list_cases()
+    assert {"formation_2010", "formation_2014", "formation_2018", "replacement_2019_20",
+            "formation_2021_22", "attack_wave_2023_24"} <= set(names)
+    for name in names:
+        case = load_case(name)
+        assert case.facts, name
+        assert all(f.url.startswith(("http://", "https://")) for f in case.facts)
+        assert (case.path / "README.md").is_file()
+        if case.info.kind == "formation":
+            # the questions are settled after every forecast date, inside the horizon
+            dates = case.forecast_dates()
+            assert dates and dates[-1] < case.info.resolution.date <= case.horizon
+
+
+def test_ledger_holds_every_month_end_forecast_as_a_hindcast(result):
+    r = result[CASE]
+    case = r.case
+    dates = [d.isoformat() for d in case.forecast_dates()]
+    assert dates == ["2014-04-30", "2014-05-31", "2014-06-30", "2014-07-31", "2014-08-31"]
+    rows = r.ledger.resolved(include_hindcasts=True)
+    assert rows["hindcast"].all()
+    # every recorded forecast is resolved for all nine outcomes? only the PM group resolves
+    members = case.spec.group_members("pm_selection")
+    assert set(rows["outcome"]) == set(members)
+    # one forecast per (date, fitted variant); dates with no fact yet are one shared fit
+    n_items_by_date = {d: len([i for i in case.items if i.date.isoformat() <= d])
+                       for d in dates}
+    expected = sum(1 if n_items_by_date[d] == 0 else 2 for d in dates)
+    assert rows["forecast_id"].nunique() == expected
+    res = r.ledger.resolutions()
+    vote = res[res["implied_by"].isna()]
+    assert vote[["outcome", "happened", "date"]].values.tolist() == [
+        ["other_pm", True, "2014-09-08"]]
+
+
+def test_scores_recomputed_by_hand_for_one_date(result):
+    r = result[CASE]
+    case = r.case
+    d = "2014-07-31"
+    members = case.spec.group_members("pm_selection")
+    fc = r.forecasts[(r.forecasts["variant"] == "model") & (r.forecasts["as_of"] == d)]
+    p = fc.set_index("outcome")["p"].reindex(members).to_numpy()
+    y = np.array([m == "other_pm" for m in members], dtype=float)
+    row = r.per_date[(r.per_date["variant"] == "model") & (r.per_date["as_of"] == d)].iloc[0]
+    assert row["realised"] == "other_pm"
+    assert row["log_score"] == pytest.approx(-math.log(p[members.index("other_pm")]), rel=1e-12)
+    assert row["brier"] == pytest.approx(float(((p - y) ** 2).sum()), rel=1e-12)
+    clim = np.array([climatology(case.spec, m, d, case.horizon.isoformat()) for m in members])
+    clim = clim / clim.sum()
+    row = r.per_date[(r.per_date["variant"] == "climatology") & (r.per_date["as_of"] == d)]
+    assert row["log_score"].iloc[0] == pytest.approx(-math.log(clim[members.index("other_pm")]))
+    row = r.per_date[(r.per_date["variant"] == "uniform") & (r.per_date["as_of"] == d)]
+    assert row["log_score"].iloc[0] == pytest.approx(math.log(4))
+    assert row["brier"].iloc[0] == pytest.approx(0.75)
+    # the pooled table is the mean over dates of these rows
+    pooled = result.pooled
+    assert pooled.loc["model", "log_score"] == pytest.approx(
+        r.per_date[r.per_date["variant"] == "model"]["log_score"].mean())
+    assert list(pooled.index) == ["model", "no_evidence", "climatology", "uniform"]
+
+
+def test_score_dates_needs_exactly_one_realised_member():
+    rows = pd.DataFrame({"variant": "v", "as_of": "2020-01-31", "outcome": ["a", "b"],
+                         "p": [0.5, 0.5], "y": [0, 0]})
+    with pytest.raises(iaf.ForecastError, match="exactly one realised member"):
+        score_dates(rows)
+
+
+def test_direction_is_the_change_at_the_facts_date(result):
+    r = result[CASE]
+    case = r.case
+    d = r.directions
+    fact = next(f for f in case.facts if f.id == "f2014-06")   # Sistani's sermon, seen
+    sub = d[d["fact"] == fact.id].set_index("target")
+    # recompute the change by hand with the same seeds
+    model = iaf.ScenarioModel(case.spec)
+    known = [i for i in case.items if i.date <= fact.date]
+    s = _seed(3, case.name, fact.id)
+    kw = {"as_of": fact.date, "horizon": case.horizon, "seed": s, **SIZES}
+    with_it = iaf.forecast(model, known, **kw)
+    without = iaf.forecast(model, [i for i in known if i.id != fact.id], **kw)
+    change = with_it["maliki_confirmed"].p - without["maliki_confirmed"].p
+    assert sub.loc["frontrunner", "change"] == pytest.approx(change, abs=1e-12)
+    # verdicts follow the threshold and the expected sign
+    judged = d[d["expected"].notna() & (d["verdict"] != "unseen")]
+    for row in judged.itertuples():
+        beyond = abs(row.change) > row.threshold
+        sign = 1 if row.expected == "up" else -1
+        want = "flat" if not beyond else ("right" if np.sign(row.change) == sign else "wrong")
+        assert row.verdict == want
+    # unseen facts cannot move the forecast and are counted as such
+    unseen = d[d["verdict"] == "unseen"]
+    assert set(unseen["fact"]) <= {f.id for f in case.unseen}
+    assert (unseen["change"] == 0).all()
+    summary = result.direction_summary.set_index("case").loc["all"]
+    assert summary["expectations"] == int(d["expected"].notna().sum())
+    assert summary[["right", "wrong", "flat", "unseen"]].sum() == summary["expectations"]
+
+
+def test_noise_is_measured_from_replicate_fits(result):
+    d = result.directions
+    noise = result.noise
+    rep = d.dropna(subset=["replicate"])
+    assert noise.loc["other", "sd"] == pytest.approx(
+        rep[rep["target"] == "other"]["replicate"].std(ddof=1))
+    assert (noise["threshold"] == 2.0 * noise["sd"]).all()
+
+
+def test_report_and_json(result, tmp_path):
+    out = result.report(tmp_path / "bt.html")
+    html = out.read_text()
+    for anchor in ("pooled-table", "by-case-table", "direction-summary", f"case-{CASE}"):
+        assert f'id="{anchor}"' in html
+    assert "data:image/png;base64," in html
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert data["cases"][CASE]["per_date"]
+    assert data["pooled"][0]["variant"] == "model"
+
+
+def test_cli_lists_cases(tmp_path):
+    from typer.testing import CliRunner
+
+    from iamg_forecast.cli import _mount_optional, app
+
+    _mount_optional()
+    got = CliRunner().invoke(app, ["backtest", "--list"])
+    assert got.exit_code == 0, got.output
+    assert "formation_2014:" in got.output
+
+
+def test_bad_case_files_list_every_problem(tmp_path):
+    shutil.copy(cases_dir() / "events.yaml", tmp_path / "events.yaml")
+    folder = tmp_path / "bad_case"
+    folder.mkdir()
+    (folder / "case.yaml").write_text(
+        "case:\n  name: bad_case\n  title: t\n  kind: formation\n  start: '2014-04-30'\n"
+        "  roles: {frontrunner: A, incumbent: null}\n"
+        "  resolution: {role: other, person: C, date: '2014-09-08', source: s, "
+        "url: 'https://example.org'}\n")
+    fact = ("  - {{id: {id}, date: '{date}', event: {event}, role: frontrunner, summary: s, "
+            "source: s, url: 'https://example.org', reliability: B2}}\n")
+    (folder / "facts.yaml").write_text(
+        "facts:\n" + fact.format(id="a", date="2014-05-01", event="no_such_event")
+        + fact.format(id="a", date="2014-05-02", event="speaker_elected")
+        + fact.format(id="b", date="2013-01-01", event="speaker_elected"))
+    with pytest.raises(SpecError) as err:
+        load_case(folder, root=tmp_path)
+    text = str(err.value)
+    assert "facts[0].event: unknown event type" in text
+    assert "facts[1].id: duplicate id" in text
+    assert "facts[2].date: outside the case" in text
+    with pytest.raises(SpecError, match="no backtest case there"):
+        load_case("no_such_case")
