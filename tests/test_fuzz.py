@@ -169,7 +169,7 @@ def _yaml_text(data, mutation: str, where: int) -> str:
     return text[:where] + mutation + text[where:]
 
 
-@fuzz_settings(300)
+@fuzz_settings(600)
 @given(data=st.one_of(st.fixed_dictionaries({"evidence": st.lists(rows, max_size=3)}),
                       st.fixed_dictionaries({"evidence": st.lists(plain_rows, max_size=3)}),
                       st.recursive(text, lambda c: st.lists(c, max_size=3)
@@ -188,7 +188,7 @@ cells = st.one_of(text, st.sampled_from(['"', '""', '"a,b"', "a\rb", "=cmd|' /C 
                                          "'=x", "1", "", " "]))
 
 
-@fuzz_settings(300)
+@fuzz_settings(600)
 @given(header=st.one_of(st.permutations(COLUMNS).map(lambda c: list(c[:6])),
                         st.lists(st.one_of(st.sampled_from(COLUMNS), text), max_size=8)),
        body=st.lists(st.lists(cells, max_size=9), max_size=4),
@@ -333,7 +333,7 @@ def _digest(path: Path) -> str:
     return ""
 
 
-@fuzz_settings(250)
+@fuzz_settings(400)
 @given(batch=st.lists(st.tuples(COMMANDS, st.lists(cli_text, max_size=2)), min_size=2,
                       max_size=2))
 def test_fuzz_cli_arguments(cli_db, batch):
