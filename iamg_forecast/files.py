@@ -8,6 +8,11 @@ Writes never clobber: the text goes to a unique temporary file created with :mod
 in the target's folder (``O_EXCL``, so a planted symlink is never followed), and is renamed
 over the target at the end. A target that exists must be a regular file (not a FIFO, device,
 symlink or directory), and its suffix must match the format being written.
+
+Saved folders (:func:`save_folder`, :func:`read_saved_folder`) carry a marker and a manifest of
+every file's size and SHA-256: a save replaces only a previous save, deletes only the files the
+previous save's manifest lists, and removes the temporary folders of killed saves; a load
+refuses a folder whose files do not match the manifest.
 """
 
 from __future__ import annotations
