@@ -27,6 +27,21 @@ CALIBRATION_SIZES = {"n_sims": 500, "n_worlds": 1000, "power_repeats": 3,
                      "power_sims": {"half_likelihood": 200, "doubled_prior_initial": 200,
                                     "double_counted_item": 800}}
 
+# ---- input limits (issue 18: hostile and accidental input) -----------------------------------
+MAX_EVIDENCE_FILE_BYTES = 32 * 1024 * 1024   # one evidence file (YAML or CSV)
+MAX_SPEC_FILE_BYTES = 4 * 1024 * 1024        # one priors/*.yaml file
+MAX_YAML_DEPTH = 32                          # nesting of mappings and lists in any YAML file
+MAX_YAML_NODES = 1_000_000                   # values of a YAML file with its aliases expanded
+MAX_ID_CHARS = 128                           # item ids and the ids they refer to
+MAX_SOURCE_CHARS = 2_000
+MAX_TEXT_CHARS = 100_000                     # note and quote
+MAX_URL_CHARS = 4_000
+MAX_COUNT = 1_000_000                        # largest value of a count indicator
+CONTINUOUS_LIMIT = 1e6                       # |value| of a continuous indicator without a range
+MAX_SCENARIO_MONTHS = 600                    # months from start_month to end_month
+MAX_SPEC_ENTRIES = 500                       # entries of one list section of the spec
+MAX_DRAWS = 1_000_000                        # draws (per chain) any command accepts
+
 
 def env_int(name: str, default: int) -> int:
     """Read a positive integer from the environment, falling back to ``default``.

@@ -23,7 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from iamg_forecast import defaults
-from iamg_forecast.errors import ForecastError
+from iamg_forecast.errors import FileRefusedError, ForecastError, short, short_text
 from iamg_forecast.evidence.cells import (
     as_date,
     evidence_hash,
@@ -31,10 +31,13 @@ from iamg_forecast.evidence.cells import (
     usable_items,
 )
 from iamg_forecast.evidence.items import Evidence, check_against_spec
+from iamg_forecast.files import MARKER, read_bounded, read_saved_folder, save_folder
 from iamg_forecast.inference import (
     POSTERIOR_VARS,
     Diagnostics,
     diagnose,
+    diagnostics_of,
+    gate_quantities,
     package_versions,
     psis_log_weights,
     sample_posterior,
@@ -42,13 +45,15 @@ from iamg_forecast.inference import (
 )
 from iamg_forecast.language import term as estimative_term
 from iamg_forecast.likelihood import NP, count_predictive
-from iamg_forecast.model import Intervention, ScenarioModel
+from iamg_forecast.model import PARAMETER_BLOCKS, Intervention, ScenarioModel
 from iamg_forecast.priorcheck import prior_outcome_probs
-from iamg_forecast.spec import Spec, month_end
+from iamg_forecast.spec import Spec, month_end, parse_date
 
 __all__ = ["Forecast", "forecast", "OutcomeResult", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+# 2: a marker and a manifest of content hashes; parameter blocks and sample stats stored so
+# that the diagnostics are recomputed on load; no stored log-weights (recomputed).
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,12 @@ _OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "group_state", "h
 SAVED_FILES = frozenset({"draws.nc", "forecast.json"})
 _SAVED_KEYS = ("spec", "items", "as_of", "horizon", "seed", "sizes", "diagnostics",
                "provenance", "path", "pareto_k", "language", "interventions")
+# Largest files a load reads (a save of the default sizes is a few MB).
+_SAVED_LIMITS = {"draws.nc": 4 << 30, "forecast.json": 512 << 20}
+# Sample statistics kept beside the draws: what the gates need besides the draws themselves.
+_GATE_STATS = ("diverging", "energy")
+_DIMS = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
+         "hazard_logit": ("hazard", "month")}
 
 
 def _positive_ints(**values: Any) -> dict[str, int]:
@@ -161,18 +172,16 @@ def _check_bool(value: Any, name: str) -> None:
         raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
-def _check_overwritable(dest: Path) -> None:
-    """Refuse to save over a file or over a directory holding anything but a saved forecast."""
-    if not dest.exists():
-        return
-    if not dest.is_dir():
-        raise ForecastError(f"cannot save the forecast to {dest}: it is a file, expected a "
-                            "directory (new, empty, or holding a saved forecast)")
-    other = sorted(p.name for p in dest.iterdir() if p.name not in SAVED_FILES)
-    if other:
-        shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
-        raise ForecastError(f"refusing to save the forecast over {dest}: it holds other files "
-                            f"({shown}); choose a new directory")
+def _check_model_args(model: Any, language: Any) -> None:
+    """Refuse a wrong model or language before any work is done."""
+    if not isinstance(model, ScenarioModel):
+        raise ForecastError("model must be a ScenarioModel from iamg_forecast.load_model(), "
+                            f"got {type(model).__name__}")
+    from iamg_forecast.language import LANGUAGES
+
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise ForecastError(f"language must be one of {sorted(LANGUAGES)}, got "
+                            f"{short(language)}")
 
 
 def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizon: Any = None,
@@ -212,6 +221,7 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     ...                   chains=2)  # doctest: +SKIP
     >>> fc.table()[["outcome", "p", "term"]]  # doctest: +SKIP
     """
+    _check_model_args(model, language)
     items = _items_of(log)
     _validate_items(model.spec, items)
     as_of_d, hz = _resolve_dates(model.spec, items, as_of, horizon)
@@ -263,6 +273,9 @@ class Forecast:
     pareto_k: dict[str, float] = field(default_factory=dict)
     language: str = "icd203"
     idata: Any = field(default=None, repr=False)
+    # parameter blocks and the sample stats the gates read (kept so that a save can be
+    # re-checked on load); empty for forecasts built without them
+    gate_data: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -271,9 +284,13 @@ class Forecast:
         post = idata["posterior"].to_dataset()
         draws = {k: np.asarray(post[k].values) for k in POSTERIOR_VARS}
         diag = diagnose(idata, model.spec.month_index(horizon))
+        stats = idata["sample_stats"].to_dataset()
+        gate_data = {k: np.asarray(post[k].values) for k in PARAMETER_BLOCKS if k in post}
+        gate_data.update({k: np.asarray(stats[k].values) for k in _GATE_STATS})
         fc = cls(model=model, draws=draws, items=tuple(items), as_of=as_of, horizon=horizon,
                  seed=seed, sizes=dict(sizes), diagnostics=diag, provenance={}, path=path,
-                 pareto_k=dict(pareto_k or {}), language=language, idata=idata)
+                 pareto_k=dict(pareto_k or {}), language=language, idata=idata,
+                 gate_data=gate_data)
         return fc._with_provenance()
 
     def _with_provenance(self) -> Forecast:
@@ -292,11 +309,21 @@ class Forecast:
             "sampler_backend": ((self.idata.attrs.get("sampler_backend")
                                  if self.idata is not None else None)
                                 or self.provenance.get("sampler_backend", "unknown")),
+            # the fit whose draws these are: a what-if reweights them to its own evidence
+            **self._fit_origin(),
             "versions": package_versions(),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         object.__setattr__(self, "provenance", prov)
         return self
+
+    def _fit_origin(self) -> dict[str, Any]:
+        """``fit_as_of`` and ``fit_n_items``: the evidence the draws were sampled under (the
+        first ``fit_n_items`` items, known on ``fit_as_of``).
+        """
+        if self.path == "psis" and "fit_as_of" in self.provenance:
+            return {k: self.provenance[k] for k in ("fit_as_of", "fit_n_items")}
+        return {"fit_as_of": self.as_of.isoformat(), "fit_n_items": len(self.items)}
 
     @cached_property
     def prior_p(self) -> dict[str, float]:
@@ -643,6 +670,16 @@ class Forecast:
         ``pareto_k`` is the larger Pareto k of the two reweightings; above 0.7 the shifts of
         that row are unreliable.
         """
+        if isinstance(months, bool) or not isinstance(months, int | np.integer) or not (
+                1 <= months <= len(self.spec.months)):
+            raise ForecastError(f"months must be an integer from 1 to {len(self.spec.months)}, "
+                                f"got {short(months)}")
+        try:
+            self.spec.reliability.probability(reliability if isinstance(reliability, str)
+                                              else "")
+        except ValueError:
+            raise ForecastError("reliability must be an Admiralty code: a letter A-F then a "
+                                f"digit 1-6 (e.g. 'B2'), got {short(reliability)}") from None
         start = int(self.data["obs_through"]) + 1
         rows = []
         p_now = self.outcome_draws()   # the outcomes stay as known on ``as_of``
@@ -698,6 +735,12 @@ class Forecast:
         """
         rows = []
         loo = items is None
+        if not loo:
+            if isinstance(items, Evidence | str | bytes) or not isinstance(items, Iterable):
+                raise ForecastError("surprise() takes an iterable of Evidence items, got "
+                                    f"{type(items).__name__}")
+            items = _items_of(list(items))
+            _validate_items(self.spec, items)
         for it in (self.usable if loo else list(items)):
             if it.indicator not in self.spec.indicator_names:
                 continue
@@ -781,34 +824,36 @@ class Forecast:
                 f" path={self.path!r}, {state})")
 
     def save(self, path: str | Path) -> Path:
-        """Save to a directory: ``draws.nc`` (netCDF) and ``forecast.json``. No pickle.
+        """Save to a directory: ``draws.nc`` (netCDF), ``forecast.json``, a marker and a
+        manifest of both files' SHA-256. No pickle.
 
-        The JSON holds the spec, the evidence, the provenance and a schema version; loading
-        checks them. Writing goes to a temporary directory that is renamed at the end, so an
-        interrupted save never leaves a half-written forecast. An existing ``path`` is replaced
-        only when it is empty or holds a saved forecast (and nothing else); the previous save is
-        kept aside until the new one is in place.
+        ``draws.nc`` holds the draws, the parameter blocks and the sample statistics the gates
+        read, so that :meth:`load` recomputes the diagnostics instead of trusting them. The
+        JSON holds the spec, the evidence, the provenance and a schema version. Writing goes
+        to a temporary directory that is renamed at the end, so an interrupted save never
+        leaves a half-written forecast (and the next save removes such leftovers). An existing
+        ``path`` is replaced only when it is empty or holds a previous save (its marker,
+        manifest and the files listed, nothing else); only those files are deleted.
 
         Raises
         ------
         ForecastError
-            If ``path`` is a file, or a directory holding anything but a saved forecast.
+            If ``path`` is a file or a link, a directory holding anything but a previous save,
+            or the forecast lacks the sample statistics a load needs to re-check it.
         """
-        import shutil
-        import tempfile
+        missing = [k for k in _GATE_STATS if k not in self.gate_data]
+        if missing:
+            raise ForecastError("this forecast has no sample statistics "
+                                f"({', '.join(missing)}), so a load could not re-check its "
+                                "diagnostics; save the forecast returned by forecast()")
 
-        dest = Path(path)
-        _check_overwritable(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".fc-", dir=dest.parent))
-        try:
-            dims = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
-                    "hazard_logit": ("hazard", "month")}
-            ds = xr.Dataset(
-                {k: (("chain", "draw") + dims[k], v) for k, v in self.draws.items()},
-                coords={k: v for k, v in self.model.coords.items()})
-            if self.log_weights is not None:
-                ds["log_weights"] = (("chain", "draw"), self.log_weights)
+        def write(tmp: Path) -> None:
+            coords = dict(self.model.coords)
+            ds = xr.Dataset({k: (("chain", "draw") + _DIMS[k], v)
+                             for k, v in self.draws.items()}, coords=coords)
+            for k, v in self.gate_data.items():
+                dims = ("chain", "draw") + tuple(f"{k}_dim_{d}" for d in range(v.ndim - 2))
+                ds[f"gate__{k}"] = (dims, v)
             ds.to_netcdf(tmp / "draws.nc", engine="h5netcdf")
             meta = {
                 "schema_version": SCHEMA_VERSION,
@@ -819,52 +864,56 @@ class Forecast:
                 "diagnostics": {k: v for k, v in self.diagnostics.to_dict().items()
                                 if k not in ("ok", "problems")},
                 "provenance": self.provenance, "path": self.path, "pareto_k": self.pareto_k,
-                "language": self.language, "prior_p": self.prior_p,
+                "language": self.language,
                 "interventions": [vars(iv) for iv in self.model.interventions],
             }
-            (tmp / "forecast.json").write_text(json.dumps(meta, indent=1, default=str))
-            old = None
-            if dest.exists():
-                old = Path(tempfile.mkdtemp(prefix=".fc-old-", dir=dest.parent))
-                old.rmdir()
-                dest.rename(old)
-            try:
-                tmp.rename(dest)
-            except BaseException:
-                if old is not None:
-                    old.rename(dest)
-                raise
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return dest
+            (tmp / "forecast.json").write_text(json.dumps(meta, indent=1, default=str),
+                                               encoding="utf-8")
+
+        try:
+            return save_folder(path, write, "saved forecast")
+        except FileRefusedError as err:
+            raise ForecastError(f"cannot save the forecast to {err.path}: {err.reason}"
+                                ) from None
 
     @classmethod
     def load(cls, path: str | Path) -> Forecast:
-        """Load a forecast saved by :meth:`save`.
+        """Load a forecast saved by :meth:`save`, re-checking everything it says.
 
-        Checks the schema version, that every field is present and well formed, that the
-        stored spec and evidence still have the hashes recorded in the provenance, and that the
-        draws match the spec. Any problem raises a :class:`ForecastError` naming the file.
+        Checks, in order: the manifest (every file present, nothing added, each file's
+        SHA-256), the schema version and every field, that the stored spec and evidence have
+        the hashes recorded in the provenance, that the provenance agrees with the rest
+        (dates, sizes, path), that the draws are finite, have the shapes the spec and sizes
+        imply and that the derived paths follow from the latent paths and parameters. The
+        diagnostics (and with them the reliability verdict) are recomputed from the stored
+        draws and sample statistics, the weights of a what-if from the evidence, and every
+        probability from the draws: none is taken from the files. Any problem raises a
+        :class:`ForecastError` naming the file and what does not match.
         """
         src = Path(path)
         meta_path = src / "forecast.json"
+        if not (src / "forecast.json").exists() and not (src / MARKER).exists():
+            raise ForecastError(f"{src} holds no forecast.json; not a saved forecast")
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, NotADirectoryError):
-            raise ForecastError(f"{src} holds no forecast.json; not a saved forecast") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ForecastError(f"{meta_path} is not valid JSON: {err}") from None
-        except OSError as err:
-            raise ForecastError(f"cannot read {meta_path}: {err}") from None
+            meta = json.loads(read_bounded(meta_path, _SAVED_LIMITS["forecast.json"],
+                                           "saved forecast"))
+        except FileRefusedError as err:
+            raise ForecastError(f"cannot read {err.path}: {err.reason}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+            raise ForecastError(f"{meta_path} is not valid JSON: {short(str(err), 120)}"
+                                ) from None
         if not isinstance(meta, dict):
             raise ForecastError(f"{meta_path}: expected a JSON object, got "
                                 f"{type(meta).__name__}")
         if meta.get("schema_version") != SCHEMA_VERSION:
-            raise ForecastError(f"{src} has schema_version {meta.get('schema_version')!r}; this "
-                                f"version of iamg_forecast reads {SCHEMA_VERSION}")
+            raise ForecastError(f"{src} has schema_version {short(meta.get('schema_version'))};"
+                                f" this version of iamg_forecast reads {SCHEMA_VERSION}"
+                                + (" (saved by an older version: run the forecast again and "
+                                   "save it)" if meta.get("schema_version") == 1 else ""))
+        try:
+            read_saved_folder(src, _SAVED_LIMITS, "saved forecast")
+        except FileRefusedError as err:
+            raise ForecastError(f"{err.path}: {err.reason}") from None
         missing = [k for k in _SAVED_KEYS if k not in meta]
         if missing:
             raise ForecastError(f"{meta_path}: missing field(s) {', '.join(missing)}")
@@ -873,47 +922,163 @@ class Forecast:
         except ForecastError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as err:
-            what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+            what = f"missing field {err}" if isinstance(err, KeyError) else short_text(err, 200)
             raise ForecastError(f"{src}: not a valid saved forecast: {what}") from None
 
     @classmethod
     def _from_saved(cls, src: Path, meta: dict) -> Forecast:
         where = str(src / "forecast.json")
         spec = Spec.from_mapping(meta["spec"], where=where)
-        # saves made before the sampler backend was recorded do not say which one it was
-        prov = {"sampler_backend": "unknown", **meta["provenance"]}
+        prov = dict(meta["provenance"])
         if spec.hash != prov["spec_hash"]:
             raise ForecastError(f"{src}: the stored spec's hash {spec.hash[:12]} differs from the "
                                 f"recorded {str(prov['spec_hash'])[:12]}; file altered?")
         interventions = tuple(Intervention(**iv) for iv in meta["interventions"])
         model = ScenarioModel(spec, interventions)
         items = tuple(Evidence(**it) for it in meta["items"])
-        as_of = dt.date.fromisoformat(meta["as_of"])
-        horizon = dt.date.fromisoformat(meta["horizon"])
+        problems = [p for it in items for p in check_against_spec(it, spec)]
+        if problems:
+            raise ForecastError(f"{src}: a stored evidence item does not fit the spec: "
+                                f"{problems[0]}")
+        as_of = parse_date(meta["as_of"], "as_of")
+        horizon = parse_date(meta["horizon"], "horizon")
         _resolve_dates(spec, items, as_of, horizon)   # the same checks as a new forecast
         recorded = prov.get("evidence_hash")
         # saves made before the hash covered the items' content recorded the ids-only hash
         if recorded not in (evidence_hash(items, as_of), legacy_evidence_hash(items, as_of)):
             raise ForecastError(f"{src}: the stored evidence does not have the recorded hash "
                                 f"{str(recorded)[:12]}; file altered?")
-        with xr.open_dataset(src / "draws.nc", engine="h5netcdf") as ds:
-            draws = {k: np.asarray(ds[k].values) for k in POSTERIOR_VARS}
-            lw = np.asarray(ds["log_weights"].values) if "log_weights" in ds else None
-        expected = {"latent_state": len(spec.latent_order),
-                    "indicator_eta": len(spec.indicator_names),
-                    "hazard_logit": draws["hazard_logit"].shape[-2]}
-        for k, n in expected.items():
-            if draws[k].ndim != 4 or draws[k].shape[-2:] != (n, len(spec.months)):
-                raise ForecastError(f"{src}: draws of {k} have shape {draws[k].shape}, expected "
-                                    f"(chain, draw, {n}, {len(spec.months)})")
+        sizes = _positive_ints(**meta["sizes"])
+        if set(sizes) != {"draws", "tune", "chains"}:
+            raise ForecastError(f"{src}: sizes must give draws, tune and chains")
+        path_kind = meta["path"]
+        if path_kind not in ("fit", "psis", "refit"):
+            raise ForecastError(f"{src}: path must be fit, psis or refit, got {short(path_kind)}")
+        language = meta["language"]
+        _check_model_args(model, language)
+        seed = _seed_value(meta["seed"])
+        n_fit = prov.get("fit_n_items")
+        fit_as_of = parse_date(prov.get("fit_as_of"), "fit_as_of")
+        if isinstance(n_fit, bool) or not isinstance(n_fit, int) or not 0 <= n_fit <= len(items):
+            raise ForecastError(f"{src}: provenance fit_n_items must count the stored items, "
+                                f"got {short(n_fit)}")
+        agree = {"as_of": (prov.get("as_of"), as_of.isoformat()),
+                 "horizon": (prov.get("horizon"), horizon.isoformat()),
+                 "seed": (prov.get("seed"), seed), "path": (prov.get("path"), path_kind),
+                 "n_items": (prov.get("n_items"), len(usable_items(items, as_of))),
+                 "interventions": (prov.get("interventions"),
+                                   [vars(iv) for iv in interventions]),
+                 **{k: (prov.get(k), v) for k, v in sizes.items()}}
+        if path_kind != "psis":
+            agree["fit_as_of"] = (fit_as_of, as_of)
+            agree["fit_n_items"] = (n_fit, len(items))
+        elif not fit_as_of <= as_of:
+            agree["fit_as_of"] = (fit_as_of, f"on or before {as_of}")
+        wrong = [f"{k} (provenance {short(a)}, elsewhere {short(b)})"
+                 for k, (a, b) in agree.items() if a != b]
+        if wrong:
+            raise ForecastError(f"{src}: the provenance does not match the saved forecast: "
+                                + "; ".join(wrong))
+        draws, gate = _read_draws(src / "draws.nc", spec, sizes)
+        derived = model.derived_paths({"latent_state": draws["latent_state"], **gate})
+        for k, v in derived.items():
+            if not np.allclose(v, draws[k], rtol=1e-9, atol=1e-9):
+                raise ForecastError(f"{src / 'draws.nc'}: {k} does not follow from latent_state "
+                                    "and the parameter draws (edited?)")
+        h_idx = spec.month_index(horizon)
+        post = {"latent_state": draws["latent_state"], "hazard_logit": draws["hazard_logit"],
+                **{k: v for k, v in gate.items() if k in PARAMETER_BLOCKS}}
+        stats = {k: xr.DataArray(gate[k], dims=("chain", "draw")) for k in _GATE_STATS}
+        diag = diagnostics_of(gate_quantities(_NumpyPost(post), h_idx), stats)
         fc = cls(model=model, draws=draws, items=items, as_of=as_of, horizon=horizon,
-                 seed=meta["seed"], sizes=meta["sizes"],
-                 diagnostics=Diagnostics(**meta["diagnostics"]), provenance=prov,
-                 log_weights=lw, path=meta["path"], pareto_k=meta["pareto_k"],
-                 language=meta["language"])
-        if meta.get("prior_p"):
-            fc.__dict__["prior_p"] = meta["prior_p"]  # computed at save time; keep it
+                 seed=seed, sizes=sizes, diagnostics=diag, provenance=prov,
+                 path=path_kind, pareto_k={}, language=language, gate_data=gate)
+        pareto_k: dict[str, float] = {}
+        if path_kind == "psis":
+            fit = model.data(items[:n_fit], fit_as_of)
+            shape = draws["hazard_logit"].shape[:2]
+            lw, k = psis_log_weights(fc._log_ratio(fc.data, fit).reshape(shape))
+            diag = replace(diag, pareto_k=k, method="nuts+psis")
+            pareto_k = {"all": k}
+            object.__setattr__(fc, "log_weights", lw)
+            object.__setattr__(fc, "diagnostics", diag)
+        object.__setattr__(fc, "pareto_k", {**_float_dict(meta["pareto_k"]), **pareto_k})
+        stored = meta["diagnostics"]
+        mine = {k: v for k, v in diag.to_dict().items() if k not in ("ok", "problems")}
+        if not isinstance(stored, dict) or set(stored) != set(mine) or any(
+                not _same(stored[k], v) for k, v in mine.items()
+                if not (k == "pareto_k" and path_kind == "psis")):
+            raise ForecastError(f"{src}: the diagnostics in forecast.json do not match the ones "
+                                "recomputed from the stored draws (edited?); recomputed: "
+                                + ("reliable" if diag.ok else "NOT reliable: "
+                                   + "; ".join(diag.problems)))
         return fc
+
+
+class _NumpyPost(dict):
+    """A mapping of arrays with ``.values`` and ``.shape`` like a Dataset's variables."""
+
+    def __getitem__(self, key: str) -> Any:
+        return _Values(dict.__getitem__(self, key))
+
+
+@dataclass(frozen=True)
+class _Values:
+    values: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.values.shape
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, with floats compared to 1e-9 relative (JSON round trip)."""
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None \
+            or isinstance(a, str) or isinstance(b, str):
+        return a == b
+    try:
+        return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=0))
+    except (TypeError, ValueError):
+        return False
+
+
+def _float_dict(d: Any) -> dict[str, float]:
+    if not isinstance(d, dict):
+        raise ForecastError(f"pareto_k must be a mapping, got {type(d).__name__}")
+    return {str(k): float(v) for k, v in d.items()}
+
+
+def _read_draws(path: Path, spec: Spec, sizes: dict[str, int]
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The draws and gate data of ``draws.nc``, checked: the expected variables only, the
+    shapes the spec and sizes imply, finite values.
+    """
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        names = set(ds.data_vars)
+        expected = set(POSTERIOR_VARS) | {f"gate__{k}" for k in _GATE_STATS}
+        extra = sorted(n for n in names - expected
+                       if not (n.startswith("gate__") and n[6:] in PARAMETER_BLOCKS))
+        if extra or not expected <= names:
+            raise ForecastError(f"{path}: holds variables {sorted(names)[:12]}; expected the "
+                                f"draws, the parameter blocks and {list(_GATE_STATS)}"
+                                + (f" (unexpected: {extra[:5]})" if extra else ""))
+        draws = {k: np.asarray(ds[k].values) for k in POSTERIOR_VARS}
+        gate = {n[6:]: np.asarray(ds[n].values) for n in names if n.startswith("gate__")}
+    shape = (sizes["chains"], sizes["draws"])
+    n_hazard = draws["hazard_logit"].shape[-2] if draws["hazard_logit"].ndim == 4 else -1
+    want = {"latent_state": len(spec.latent_order), "indicator_eta": len(spec.indicator_names),
+            "hazard_logit": n_hazard}
+    for k, n in want.items():
+        if draws[k].shape != shape + (n, len(spec.months)):
+            raise ForecastError(f"{path}: draws of {k} have shape {draws[k].shape}, expected "
+                                f"{shape + (n, len(spec.months))} (chain, draw, {_DIMS[k][0]}, "
+                                "month) from the spec and the recorded sizes")
+    for k, v in {**draws, **gate}.items():
+        if v.shape[:2] != shape:
+            raise ForecastError(f"{path}: {k} has {v.shape[:2]} (chain, draw), expected {shape}")
+        if v.dtype.kind not in "fbiu" or (v.dtype.kind == "f" and not np.isfinite(v).all()):
+            raise ForecastError(f"{path}: {k} holds non-finite or non-numeric values")
+    return draws, gate
 
 
 def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from iamg_forecast import defaults
+from iamg_forecast.errors import ForecastError, short
 from iamg_forecast.likelihood import NP
 from iamg_forecast.model import ScenarioModel
 from iamg_forecast.spec import PriorSpec
@@ -145,6 +147,12 @@ def prior_check(model: ScenarioModel, *, draws: int = 2000, seed: int = 0) -> Pr
     >>> pc.flagged  # doctest: +SKIP
     []
     """
+    for name, value, lo in (("draws", draws, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not (
+                lo <= value <= (defaults.MAX_DRAWS if name == "draws" else 2**32 - 1)):
+            raise ForecastError(f"{name} must be an integer from {lo} to "
+                                f"{defaults.MAX_DRAWS if name == 'draws' else 2**32 - 1:,}, "
+                                f"got {short(value)}")
     spec = model.spec
     hz = _prior_draws(model, draws, seed)
     cum = _prior_cum(model, hz)

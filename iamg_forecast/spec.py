@@ -21,6 +21,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from functools import cached_property
 from importlib import resources
@@ -39,7 +40,9 @@ from pydantic import (
     model_validator,
 )
 
-from iamg_forecast.errors import Problem, SpecError
+from iamg_forecast import defaults
+from iamg_forecast.errors import FileRefusedError, Problem, SpecError, short, short_text
+from iamg_forecast.files import read_text_bounded
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -60,6 +63,8 @@ __all__ = [
     "month_end",
     "parse_month",
     "load_yaml",
+    "parse_date",
+    "Real",
 ]
 
 # name -> {parameter: constraint}; "scale" and "positive" must be > 0.
@@ -80,23 +85,74 @@ SOURCE_GRADES = "ABCDEF"
 INFO_GRADES = "123456"
 
 
+def _real(v: Any) -> Any:
+    """Refuse booleans where a number is meant (YAML reads ``yes`` as true)."""
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got the boolean {v!r} (in YAML, yes/no/true/false "
+                         "are booleans)")
+    return v
+
+
+#: A finite real number that is not a boolean (the spec's numbers; NaN and inf are refused by
+#: ``allow_inf_nan=False`` on the models).
+Real = Annotated[float, BeforeValidator(_real)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_ISO_MONTH = re.compile(r"\d{4}-\d{2}", re.ASCII)
+
+
+def parse_date(value: Any, what: str = "date") -> dt.date:
+    """The one date parser: a date, a datetime (its date) or exactly ``YYYY-MM-DD``.
+
+    ISO week dates (``2026-W03-1``), basic format (``20260115``), times and surrounding text
+    are refused, so every input path accepts what the documentation says and nothing more.
+    Surrounding spaces are refused too (callers that accept them strip first).
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and a short prefix of the value.
+
+    Examples
+    --------
+    >>> parse_date("2026-01-15")
+    datetime.date(2026, 1, 15)
+    >>> parse_date("20260115")
+    Traceback (most recent call last):
+    ...
+    ValueError: date: expected an ISO date YYYY-MM-DD, got '20260115'
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{what}: expected an ISO date YYYY-MM-DD, got {short(value)}")
 
 
 def parse_month(text: str) -> dt.date:
-    """Parse ``YYYY-MM`` (or a full ISO date) to the first day of that month.
+    """Parse ``YYYY-MM`` (or an ISO date ``YYYY-MM-DD``) to the first day of that month.
 
     Examples
     --------
     >>> parse_month("2025-11")
     datetime.date(2025, 11, 1)
     """
-    text = str(text).strip()
-    if len(text) == 7:
-        text += "-01"
-    d = dt.date.fromisoformat(text)
-    return d.replace(day=1)
+    if isinstance(text, dt.date):
+        return parse_date(text).replace(day=1)
+    raw = str(text).strip()
+    if _ISO_MONTH.fullmatch(raw):
+        raw += "-01"
+    return parse_date(raw, "month").replace(day=1)
 
 
 def month_end(month: str | dt.date) -> dt.date:
@@ -149,15 +205,20 @@ class PriorSpec(_Strict):
     """
 
     dist: str
-    mu: float | None = None
-    sigma: float | None = None
-    alpha: float | None = None
-    beta: float | None = None
-    nu: float | None = None
-    lam: float | None = None
+    mu: Real | None = None
+    sigma: Real | None = None
+    alpha: Real | None = None
+    beta: Real | None = None
+    nu: Real | None = None
+    lam: Real | None = None
     rationale: str = Field(min_length=3)
     source: str | None = None
     quote: str | None = None
+
+    @field_validator("rationale")
+    @classmethod
+    def _said(cls, v: str) -> str:
+        return _nonblank_rationale(v)
 
     @model_validator(mode="after")
     def _check_params(self) -> PriorSpec:
@@ -199,12 +260,23 @@ class PriorSpec(_Strict):
         return getattr(pz, self.dist)(**self.params)
 
 
+def _nonblank_rationale(v: str) -> str:
+    if len(v.strip()) < 3:
+        raise ValueError("rationale must say why (at least 3 characters that are not spaces)")
+    return v
+
+
 class Fixed(_Strict):
     """A fixed constant with its justification (used where a free parameter would hurt sampling)."""
 
-    value: float
+    value: Real
     rationale: str = Field(min_length=3)
     source: str | None = None
+
+    @field_validator("rationale")
+    @classmethod
+    def _said(cls, v: str) -> str:
+        return _nonblank_rationale(v)
 
 
 class Latent(_Strict):
@@ -280,11 +352,34 @@ class Indicator(_Strict):
     obs_sd: Fixed | None = None
     false_report_sd: Fixed | None = None
     dispersion: Fixed | None = None
+    value_range: tuple[Real, Real] | None = None
+
+    @property
+    def accepted_range(self) -> tuple[float, float]:
+        """The values an item of this indicator may take (inclusive).
+
+        ``binary``: 0 to 1; ``count``: 0 to :data:`~iamg_forecast.defaults.MAX_COUNT`;
+        ``continuous``: ``value_range`` when the spec declares one, else plus or minus
+        :data:`~iamg_forecast.defaults.CONTINUOUS_LIMIT`.
+        """
+        if self.kind == "binary":
+            return (0.0, 1.0)
+        if self.kind == "count":
+            return (0.0, float(defaults.MAX_COUNT))
+        if self.value_range is not None:
+            return (float(self.value_range[0]), float(self.value_range[1]))
+        return (-defaults.CONTINUOUS_LIMIT, defaults.CONTINUOUS_LIMIT)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Indicator:
         if self.dispersion is not None and (self.kind != "count" or self.dispersion.value <= 0):
             raise ValueError("dispersion is for count indicators only and must be > 0")
+        if self.value_range is not None:
+            lo, hi = self.value_range
+            if self.kind != "continuous":
+                raise ValueError("value_range is declared for continuous indicators only")
+            if not lo < hi:
+                raise ValueError(f"value_range must be [lo, hi] with lo < hi, got {[lo, hi]}")
         if self.kind in ("binary", "count"):
             if self.false_report_rate is None:
                 raise ValueError(f"a {self.kind} indicator needs false_report_rate")
@@ -311,7 +406,7 @@ class ReferenceClass(_Strict):
     """
 
     description: str
-    base_rate: float = Field(gt=0, lt=1)
+    base_rate: Real = Field(gt=0, lt=1)
     per: Literal["month", "horizon"] = "horizon"
     source: str
 
@@ -331,7 +426,7 @@ class Outcome(_Strict):
     group: str | None = None
     base: PriorSpec | None = None
     drivers: list[Loading] = Field(default_factory=list)
-    plausible: tuple[float, float]
+    plausible: tuple[Real, Real]
     reference_class: ReferenceClass | None = None
 
     @field_validator("plausible")
@@ -441,7 +536,7 @@ class Reliability(_Strict):
     source: str
     source_grades: dict[str, str]
     information_grades: dict[str, str]
-    table: dict[str, list[float]]
+    table: dict[str, list[Real]]
     table_rationale: dict[str, str]
 
     @model_validator(mode="after")
@@ -489,26 +584,32 @@ class Scenario(_Strict):
     @field_validator("start_month", "end_month", mode="before")
     @classmethod
     def _month(cls, v: Any) -> str:
+        if isinstance(v, dt.datetime) or (isinstance(v, int) and not isinstance(v, bool)):
+            raise ValueError(f"expected a month YYYY-MM, got {short(v)}")
         try:
             d = parse_month(v)
         except (TypeError, ValueError):
-            raise ValueError(f"expected a month YYYY-MM, got {v!r}") from None
+            raise ValueError(f"expected a month YYYY-MM, got {short(v)}") from None
         return f"{d.year:04d}-{d.month:02d}"
 
     @field_validator("default_horizon", mode="before")
     @classmethod
     def _date(cls, v: Any) -> str:
-        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-            return v.isoformat()  # an unquoted date in YAML
+        if isinstance(v, dt.datetime):
+            raise ValueError(f"expected an ISO date YYYY-MM-DD, got {short(str(v))}")
         try:
-            return dt.date.fromisoformat(str(v)).isoformat()
-        except (TypeError, ValueError):
-            raise ValueError(f"expected an ISO date YYYY-MM-DD, got {v!r}") from None
+            return parse_date(v).isoformat()   # a date, or an unquoted date in YAML
+        except ValueError:
+            raise ValueError(f"expected an ISO date YYYY-MM-DD, got {short(v)}") from None
 
     @model_validator(mode="after")
     def _order(self) -> Scenario:
         if parse_month(self.end_month) <= parse_month(self.start_month):
             raise ValueError(f"end_month {self.end_month} must be after start_month")
+        n = len(month_range(self.start_month, self.end_month))
+        if n > defaults.MAX_SCENARIO_MONTHS:
+            raise ValueError(f"the scenario spans {n} months from start_month to end_month; "
+                             f"at most {defaults.MAX_SCENARIO_MONTHS} are supported")
         h = parse_month(self.default_horizon)
         if not parse_month(self.start_month) <= h <= parse_month(self.end_month):
             raise ValueError(
@@ -636,7 +737,7 @@ class Spec(_Strict):
 
     def month_index(self, date: str | dt.date) -> int:
         """Index on the month axis of the month containing ``date`` (may be out of range)."""
-        d = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)[:10])
+        d = parse_date(date, "date")
         s = parse_month(self.scenario.start_month)
         return (d.year - s.year) * 12 + (d.month - s.month)
 
@@ -666,46 +767,57 @@ def _by_name(items: Iterable[Any], name: str, what: str):
 
 
 def _topological(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
-    parents = {n: [p for p, c in edges if c == n] for n in nodes}
+    """Nodes with parents before children (depth-first, without recursion: a chain of
+    thousands of latents must not exhaust the stack). Raises ``ValueError`` on a cycle.
+    """
+    parents: dict[str, list[str]] = {n: [] for n in nodes}
+    for p, c in edges:
+        parents.setdefault(c, []).append(p)
     order: list[str] = []
     state: dict[str, int] = {}
-
-    def visit(n: str) -> None:
-        if state.get(n) == 2:
-            return
-        if state.get(n) == 1:
-            raise ValueError(n)
-        state[n] = 1
-        for p in parents.get(n, []):
-            visit(p)
-        state[n] = 2
-        order.append(n)
-
-    for n in nodes:
-        visit(n)
+    for root in nodes:
+        if state.get(root):
+            continue
+        state[root] = 1
+        stack = [(root, iter(parents.get(root, [])))]
+        while stack:
+            n, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[n] = 2
+                order.append(n)
+            elif state.get(nxt) == 1:
+                raise ValueError(nxt)
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(parents.get(nxt, []))))
     return order
 
 
 def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
-    children = {n: [c for p, c in edges if p == n] for n in nodes}
+    """One cycle among ``nodes`` as a path that returns to its start, or None (no recursion)."""
+    children: dict[str, list[str]] = {n: [] for n in nodes}
+    for p, c in edges:
+        children.setdefault(p, []).append(c)
     color: dict[str, int] = {}
-    stack: list[str] = []
-
-    def dfs(n: str) -> list[str] | None:
-        color[n] = 1
-        stack.append(n)
-        for c in children.get(n, []):
-            if color.get(c) == 1:
-                return stack[stack.index(c):] + [c]
-            if color.get(c) is None and (found := dfs(c)):
-                return found
-        stack.pop()
-        color[n] = 2
-        return None
-
-    for n in nodes:
-        if color.get(n) is None and (found := dfs(n)):
-            return found
+    for root in nodes:
+        if color.get(root):
+            continue
+        color[root] = 1
+        path = [root]
+        stack = [iter(children.get(root, []))]
+        while stack:
+            c = next(stack[-1], None)
+            if c is None:
+                stack.pop()
+                color[path.pop()] = 2
+            elif color.get(c) == 1:
+                return path[path.index(c):] + [c]
+            elif not color.get(c):
+                color[c] = 1
+                path.append(c)
+                stack.append(iter(children.get(c, [])))
     return None
 
 
@@ -723,8 +835,84 @@ def default_priors_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "priors"
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that an impossible date stays text (see :func:`load_yaml`)."""
+class _Bounded:
+    """Composer and mapping constructor of the bounded YAML loaders (see :class:`_YamlLoader`).
+
+    Written against PyYAML's ``Composer`` and ``SafeConstructor`` explicitly, so that it
+    works over the pure-Python parser and over libyaml's (C) events alike.
+    """
+
+    allow_aliases = False
+
+    def _bounded_init(self) -> None:
+        self._depth = 0
+        self._expanded: dict[int, tuple[Any, int, int]] = {}  # id -> (node, size, depth)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if not self.allow_aliases:
+            event = self.peek_event()
+            anchor = getattr(event, "anchor", None)
+            if isinstance(event, yaml.AliasEvent) or anchor is not None:
+                sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases and anchors ({sign}{short(anchor)}) are not allowed "
+                    "here; write the value out", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > defaults.MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {defaults.MAX_YAML_DEPTH} levels deep",
+                    self.peek_event().start_mark)
+            mark = self.peek_event().start_mark
+            node = yaml.composer.Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+        if id(node) not in self._expanded:   # children were composed (and sized) first
+            kids = ([x for pair in node.value for x in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+            size = 1 + sum(self._expanded[id(k)][1] for k in kids)
+            depth = 1 + max((self._expanded[id(k)][2] for k in kids), default=0)
+            self._expanded[id(node)] = (node, size, depth)
+            if size > defaults.MAX_YAML_NODES or depth > defaults.MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"expands to {size:,} values nested {depth} deep; at most "
+                    f"{defaults.MAX_YAML_NODES:,} values and {defaults.MAX_YAML_DEPTH} levels "
+                    "are allowed (aliases repeat what they name)", mark)
+        return node
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "merge keys (<<) are not allowed", key_node.start_mark)
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    dup = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue   # an unhashable key: reported by the base class
+                if dup:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {short(key)}: a key may appear once in a "
+                        "mapping", key_node.start_mark)
+        return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep=deep)
+
+
+class _YamlLoader(_Bounded, yaml.SafeLoader):
+    """PyYAML's safe loader, bounded: nesting at most
+    :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` deep (the composer recurses), no key
+    repeated in a mapping (the last one would silently win), no merge keys, and either no
+    aliases at all (``allow_aliases=False``) or aliases whose expansion stays within
+    :data:`~iamg_forecast.defaults.MAX_YAML_NODES` nodes and the depth limit (an alias bomb
+    expands a few hundred bytes into gigabytes). An impossible date stays text (see
+    :func:`load_yaml`).
+    """
+
+    def __init__(self, stream: Any):
+        yaml.SafeLoader.__init__(self, stream)
+        self._bounded_init()
 
 
 def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -737,19 +925,65 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 _YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
-def load_yaml(text: str) -> Any:
+class _AliasYamlLoader(_YamlLoader):
+    """:class:`_YamlLoader` that accepts aliases within the expansion limits (priors files)."""
+
+    allow_aliases = True
+
+
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:   # libyaml's events, several times faster; the same checks
+    _C = yaml.composer.Composer
+
+    class _FastYamlLoader(_Bounded, _CParser, yaml.constructor.SafeConstructor,
+                          yaml.resolver.Resolver):
+        """:class:`_YamlLoader` over libyaml's parser (PyYAML's composer, our bounds)."""
+
+        get_single_node, compose_document = _C.get_single_node, _C.compose_document
+        check_node, get_node = _C.check_node, _C.get_node
+        compose_scalar_node = _C.compose_scalar_node
+        compose_sequence_node = _C.compose_sequence_node
+        compose_mapping_node = _C.compose_mapping_node
+
+        def __init__(self, stream: Any):
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self.anchors: dict[str, Any] = {}
+            self._bounded_init()
+
+    class _FastAliasYamlLoader(_FastYamlLoader):
+        allow_aliases = True
+
+    _FastYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    _LOADERS = {False: _FastYamlLoader, True: _FastAliasYamlLoader}
+else:  # pragma: no cover - PyYAML built without libyaml
+    _LOADERS = {False: _YamlLoader, True: _AliasYamlLoader}
+
+
+def load_yaml(text: str, *, aliases: bool = False) -> Any:
     r"""Parse YAML safely, keeping an impossible unquoted date (``2026-13-01``) as a string.
 
     ``yaml.safe_load`` raises a bare ``ValueError`` on such a date and so loses the file, the
     row and the field; kept as text, the date reaches the validator of its field, which
-    reports it with its location.
+    reports it with its location. Merge keys, repeated keys, nesting deeper than
+    :data:`~iamg_forecast.defaults.MAX_YAML_DEPTH` and aliases (unless ``aliases``, and then
+    any expansion beyond :data:`~iamg_forecast.defaults.MAX_YAML_NODES` values) raise
+    ``yaml.YAMLError``.
 
     Examples
     --------
     >>> load_yaml("a: 2026-13-01\nb: 2026-01-31")
     {'a': '2026-13-01', 'b': datetime.date(2026, 1, 31)}
     """
-    return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass: no arbitrary objects
+    try:   # safe constructors only: no arbitrary objects
+        return yaml.load(text, Loader=_LOADERS[bool(aliases)])
+    except (UnicodeEncodeError, RecursionError) as err:
+        raise yaml.YAMLError(f"cannot parse: {short_text(err, 120)}") from None
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -823,6 +1057,10 @@ def _build(files: list[tuple[str, Any]]) -> Spec:  # noqa: C901 - one pass colle
                 if not isinstance(value, list):
                     problems.append(Problem(where, key, "expected a list",
                                             type(value).__name__))
+                    continue
+                if len(value) > defaults.MAX_SPEC_ENTRIES:
+                    problems.append(Problem(where, key, f"{len(value)} entries; at most "
+                                            f"{defaults.MAX_SPEC_ENTRIES} are supported"))
                     continue
                 model = _ITEM_TYPES[key]
                 for i, item in enumerate(value):
@@ -985,21 +1223,36 @@ def load_spec(path: str | Path | None = None) -> Spec:
     files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
     if not files:
         raise SpecError([Problem(str(root), "<path>", "no *.yaml files in this directory")])
-    loaded: list[tuple[str, Any]] = []
+    texts: list[tuple[str, str]] = []
     problems: list[Problem] = []
     for f in files:
         try:
-            loaded.append((f.name, load_yaml(f.read_text(encoding="utf-8"))))
+            texts.append((f.name, read_text_bounded(f, defaults.MAX_SPEC_FILE_BYTES,
+                                                    "priors file")))
+        except FileRefusedError as err:
+            problems.append(Problem(f.name, "<file>", err.reason))
+    if problems:
+        raise SpecError(problems)
+    key = hashlib.sha256(json.dumps(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    if key in _SPEC_CACHE:
+        return _SPEC_CACHE[key]
+    loaded: list[tuple[str, Any]] = []
+    for name, text in texts:
+        try:
+            loaded.append((name, load_yaml(text, aliases=True)))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
-            reason = getattr(err, "problem", err)
-            problems.append(Problem(f.name, where, f"not valid YAML: {reason}"))
-        except UnicodeDecodeError as err:
-            problems.append(Problem(f.name, "<file>", f"not UTF-8 text: {err.reason} at byte "
-                                    f"{err.start}"))
-        except OSError as err:
-            problems.append(Problem(f.name, "<file>", f"cannot read: {err.strerror or err}"))
+            reason = getattr(err, "problem", None) or err
+            problems.append(Problem(name, where, f"not valid YAML: {short_text(reason, 200)}"))
     if problems:
         raise SpecError(problems)
-    return _build(loaded)
+    spec = _build(loaded)
+    _SPEC_CACHE[key] = spec
+    while len(_SPEC_CACHE) > 8:
+        _SPEC_CACHE.pop(next(iter(_SPEC_CACHE)))
+    return spec
+
+
+# Specs loaded from the same file contents (immutable, so shared): loading is mostly parsing.
+_SPEC_CACHE: dict[str, Spec] = {}

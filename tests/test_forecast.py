@@ -173,12 +173,25 @@ def test_save_never_destroys_other_files(seed_forecast, tmp_path):
     assert Forecast.load(path).provenance == seed_forecast.provenance
 
 
+def reseal(path):
+    """Rewrite a save's manifest for its current files (what a forger would do)."""
+    import hashlib
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    for name in manifest["files"]:
+        data = (path / name).read_bytes()
+        manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(),
+                                   "bytes": len(data)}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_load_reports_damaged_files(seed_forecast, tmp_path):
     path = seed_forecast.save(tmp_path / "fc")
     good = json.loads((path / "forecast.json").read_text())
 
     def load_with(meta):
         (path / "forecast.json").write_text(json.dumps(meta))
+        reseal(path)  # as a forger would: the checks below go beyond the manifest
         with pytest.raises(ForecastError) as err:
             Forecast.load(path)
         return str(err.value)
@@ -189,7 +202,7 @@ def test_load_reports_damaged_files(seed_forecast, tmp_path):
     assert "evidence does not have the recorded hash" in load_with(
         {**good, "items": good["items"][1:]})
     assert "horizon 2035-01-01 is after" in load_with({**good, "horizon": "2035-01-01"})
-    assert "not a valid saved forecast" in load_with(
+    assert "diagnostics in forecast.json do not match" in load_with(
         {**good, "diagnostics": {"r_hat": 1.0}})
     (path / "forecast.json").write_bytes(b"\xff\xfe not utf-8")
     with pytest.raises(ForecastError, match="not valid JSON"):

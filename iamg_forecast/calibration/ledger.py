@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import html
 import json
@@ -73,8 +74,10 @@ import numpy as np
 import pandas as pd
 
 from iamg_forecast.calibration.scores import ALL, corp, plot_reliability, score_table
-from iamg_forecast.errors import LedgerError
-from iamg_forecast.spec import Spec, load_spec
+from iamg_forecast.defaults import MAX_SOURCE_CHARS
+from iamg_forecast.errors import FileRefusedError, LedgerError, short
+from iamg_forecast.files import check_writable_target, is_sqlite_or_absent
+from iamg_forecast.spec import Spec, load_spec, parse_date
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -103,6 +106,25 @@ _DDL = (
       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
       for table in ("ledger_rows", "ledger_anchors") for op in ("UPDATE", "DELETE")),
 )
+
+
+def _normal_sql(sql: str) -> str:
+    """SQL text with ``IF NOT EXISTS`` dropped and whitespace collapsed, for comparison."""
+    return " ".join(re.sub(r"(?i)\bIF NOT EXISTS\b", "", sql).split())
+
+
+@functools.cache
+def _expected_schema() -> dict[tuple[str, str], str]:
+    """(type, name) -> normalised SQL of every table and trigger of the ledger's tables."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for stmt in _DDL:
+            conn.execute(stmt)
+        return {(t, n): _normal_sql(sql) for t, n, sql in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN "
+            "('ledger_rows', 'ledger_anchors')") if sql is not None}
+    finally:
+        conn.close()
 
 
 # ---- canonical JSON and hashing --------------------------------------------------------------
@@ -149,7 +171,6 @@ def row_hash(prev_hash: str, seq: int, kind: str, payload: Any, recorded_at: str
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def _iso_date(value: Any, what: str) -> str:
@@ -170,16 +191,52 @@ def _iso_date(value: Any, what: str) -> str:
     ...
     iamg_forecast.errors.LedgerError: date must be an ISO date YYYY-MM-DD, got '2026-05-01x'
     """
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            return dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
-    raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {value!r}")
+    try:
+        return parse_date(value, what).isoformat()
+    except ValueError:
+        raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {short(value)}"
+                          ) from None
+
+
+def check_resolution(spec: Spec, outcome: Any, happened: Any, date: Any, source: Any
+                     ) -> tuple[bool, str, str]:
+    """Check a resolution's arguments without a ledger; return ``(happened, date, source)``.
+
+    Raises
+    ------
+    LedgerError
+        For an unknown outcome (with a suggestion), a ``happened`` that is not a boolean, a
+        date that is not ``YYYY-MM-DD``, after today or before the scenario starts, or a
+        blank or over-long ``source``.
+
+    Examples
+    --------
+    >>> check_resolution(load_spec(), "other_pm", False, "2026-03-01", " parliament ")
+    (False, '2026-03-01', 'parliament')
+    """
+    if not isinstance(outcome, str) or outcome not in spec.outcome_names:
+        hint = (difflib.get_close_matches(outcome, spec.outcome_names, n=1)
+                if isinstance(outcome, str) else [])
+        raise LedgerError(f"unknown outcome {short(outcome)}" + (
+            f"; did you mean {hint[0]!r}?" if hint else
+            f"; expected one of {spec.outcome_names}"))
+    if not isinstance(happened, bool | np.bool_):
+        raise LedgerError(f"happened must be True or False, got {short(happened)}")
+    date = _iso_date(date, "date")
+    today = _today()
+    if date > today.isoformat():
+        raise LedgerError(f"date must not be after today ({today.isoformat()}), got "
+                          f"{date!r}: a resolution records what has already happened")
+    start = f"{spec.scenario.start_month}-01"
+    if date < start:
+        raise LedgerError(f"date must not be before the scenario starts ({start}), got "
+                          f"{date!r}: the forecasts are about what happens from then on")
+    if not isinstance(source, str) or not source.strip():
+        raise LedgerError("source must name where the resolution comes from")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise LedgerError(f"source must be at most {MAX_SOURCE_CHARS:,} characters, got "
+                          f"{len(source):,}")
+    return bool(happened), date, source.strip()
 
 
 def _utcnow() -> dt.datetime:
@@ -398,14 +455,23 @@ class Ledger:
 
     # ---- construction and lifetime -------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path) -> Ledger:
+    def open(cls, path: str | Path, *, create: bool = True) -> Ledger:
         """Open (creating if needed) the ledger in the SQLite file ``path``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The SQLite file (shared with the evidence store).
+        create : bool, default True
+            Create the file when it does not exist. With ``False`` a missing file is an
+            error and nothing is created (commands that only read).
 
         Raises
         ------
         LedgerError
-            If ``path`` is a directory, is not a SQLite database, cannot be created, or holds
-            a ledger of another schema version.
+            If ``path`` is a directory, a FIFO or device, an existing file that is not a
+            SQLite database (an empty file included), missing (with ``create=False``), cannot
+            be created, or holds a ledger of another schema version.
 
         Examples
         --------
@@ -419,6 +485,17 @@ class Ledger:
         if path.is_dir():
             raise LedgerError(f"{path}: cannot open the ledger: it is a directory; expected a "
                               f"SQLite file such as {path / 'iamg.sqlite'}")
+        try:
+            check_writable_target(path, None, "ledger")
+        except FileRefusedError as err:
+            raise LedgerError(f"{err.path}: cannot open the ledger: {err.reason}") from None
+        if not (path.exists() or create):
+            raise LedgerError(f"{path}: no such ledger (nothing recorded or resolved there "
+                              "yet); check --db")
+        if not is_sqlite_or_absent(path):
+            raise LedgerError(f"{path}: cannot open the ledger: not a database (the file is "
+                              "empty or holds something else); expected a SQLite database "
+                              "file") from None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -659,23 +736,9 @@ class Ledger:
         []
         """
         spec = load_spec() if spec is None else spec
-        if outcome not in spec.outcome_names:
-            hint = difflib.get_close_matches(outcome, spec.outcome_names, n=1)
-            raise LedgerError(f"unknown outcome {outcome!r}" + (
-                f"; did you mean {hint[0]!r}?" if hint else
-                f"; expected one of {spec.outcome_names}"))
-        if not isinstance(happened, bool | np.bool_):
-            raise LedgerError(f"happened must be True or False, got {happened!r}")
-        happened = bool(happened)
-        date = _iso_date(date, "date")
-        today = _today()
-        if date > today.isoformat():
-            raise LedgerError(f"date must not be after today ({today.isoformat()}), got "
-                              f"{date!r}: a resolution records what has already happened")
-        if not isinstance(source, str) or not source.strip():
-            raise LedgerError("source must name where the resolution comes from")
+        happened, date, source = check_resolution(spec, outcome, happened, date, source)
         o = spec.outcome(outcome)
-        base = {"date": date, "source": source.strip(), "group": o.group}
+        base = {"date": date, "source": source, "group": o.group}
         wanted = [{**base, "outcome": outcome, "type": o.type, "happened": happened,
                    "final": False, "implied_by": None}]
         if o.group is not None:
@@ -741,10 +804,10 @@ class Ledger:
         ...     ledger.verify().ok
         True
         """
+        problems: list[str] = self._schema_problems()
         rows = self._conn.execute("SELECT seq, kind, payload, recorded_at, prev_hash, hash "
                                   "FROM ledger_rows ORDER BY seq").fetchall()
         anchors = dict(self._conn.execute("SELECT seq, hash FROM ledger_anchors").fetchall())
-        problems: list[str] = []
         expected, prev = 1, GENESIS
         hashes: list[str] = []
         for seq, kind, text, at, prev_hash, stored in rows:
@@ -792,6 +855,34 @@ class Ledger:
                             "(ledger rewritten?)")
         return VerifyResult(ok=not problems, problems=problems, n_rows=len(rows),
                             head=hashes[-1] if hashes else GENESIS)
+
+    def _schema_problems(self) -> list[str]:
+        """Differences between the ledger's tables and triggers and the ones it was created
+        with: a dropped or replaced append-only trigger, an extra trigger on its tables, a
+        changed table, or a changed schema version.
+        """
+        tables = ("ledger_rows", "ledger_anchors")
+        found = {(t, n): _normal_sql(sql) for t, n, sql in self._conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN (?, ?)", tables)
+            if sql is not None}
+        problems = []
+        for key, sql in _expected_schema().items():
+            kind, name = key
+            if key not in found:
+                problems.append(f"schema: {kind} {name} is missing (dropped?); without it the "
+                                "ledger is not append-only")
+            elif found[key] != sql:
+                problems.append(f"schema: {kind} {name} differs from the one the ledger "
+                                "creates (replaced?)")
+        for kind, name in sorted(set(found) - set(_expected_schema())):
+            problems.append(f"schema: unexpected {kind} {name} on the ledger's tables")
+        row = self._conn.execute("SELECT version FROM schema_version WHERE component = "
+                                 "'ledger'").fetchone()
+        if row is None or row[0] != LEDGER_SCHEMA_VERSION:
+            problems.append(f"schema: schema_version of the ledger is "
+                            f"{None if row is None else row[0]!r}, expected "
+                            f"{LEDGER_SCHEMA_VERSION}")
+        return problems
 
     # ---- views ---------------------------------------------------------------------------
     def history(self, outcome: str | None = None) -> pd.DataFrame:
@@ -972,6 +1063,11 @@ class Ledger:
             every recorded forecast is scored, and the counts below show how many of them
             failed their diagnostics or were recorded without saying.
 
+        Raises
+        ------
+        LedgerError
+            When :meth:`verify` finds a problem (rows altered, triggers dropped, ...).
+
         Returns
         -------
         DataFrame
@@ -987,6 +1083,12 @@ class Ledger:
         ...     ledger.score()["n"].tolist()
         []
         """
+        check = self.verify()
+        if not check.ok:
+            shown = "; ".join(check.problems[:5]) + ("; ..." if len(check.problems) > 5 else "")
+            raise LedgerError(f"{self.where}: refusing to score: the ledger fails verification "
+                              f"({len(check.problems)} problem(s): {shown}); scores of an "
+                              "altered ledger prove nothing")
         df = self.resolved(include_hindcasts=include_hindcasts)
         reliable = df["reliable"]
         bad, unknown = reliable.map(lambda v: v is False), reliable.map(lambda v: v is None)

@@ -15,6 +15,7 @@ import typer
 
 from iamg_forecast.cli.common import DB_OPTION, SPEC_OPTION, fail, guarded, progress_enabled
 from iamg_forecast.defaults import CALIBRATION_SIZES as _SIZES
+from iamg_forecast.defaults import MAX_DRAWS
 
 app = typer.Typer(
     name="iamg-forecast",
@@ -28,6 +29,13 @@ priors_app = typer.Typer(help="Check and elicit priors.", no_args_is_help=True)
 app.add_typer(priors_app, name="priors")
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNRELIABLE = 0, 2, 3
+
+
+def _check_range(name: str, value: int, lo: int, hi: int) -> None:
+    """Exit 2 unless ``lo <= value <= hi``."""
+    if not lo <= value <= hi:
+        what = "a positive integer" if lo == 1 else f"an integer from {lo:,}"
+        fail(f"{name.lstrip('-')} must be {what}, got {value} (at most {hi:,})")
 
 
 def _mount_optional() -> None:
@@ -70,6 +78,14 @@ def forecast_cmd(
     import iamg_forecast as iaf
     from iamg_forecast.evidence.store import EvidenceLog
 
+    if draws is not None:
+        _check_range("--draws", draws, 1, MAX_DRAWS)
+    _check_range("--seed", seed, 0, 2**63 - 1)
+    if out is not None:
+        from iamg_forecast.files import check_writable_target
+        from iamg_forecast.report.render import HTML_SUFFIXES, JSON_SUFFIXES, MD_SUFFIXES
+
+        check_writable_target(out, HTML_SUFFIXES + MD_SUFFIXES + JSON_SUFFIXES, "report")
     model = iaf.load_model(spec)
     # Only --import-seed may create the store: a mistyped --db must not fit an empty one.
     with EvidenceLog.open(db, spec=model.spec, create=import_seed) as log:
@@ -102,13 +118,21 @@ def forecast_cmd(
 
 
 def _write_report(fc, out: Path, db: Path | None) -> None:
-    from iamg_forecast.report.render import write_text_atomic
+    from iamg_forecast.files import check_writable_target
+    from iamg_forecast.report.render import (
+        HTML_SUFFIXES,
+        JSON_SUFFIXES,
+        MD_SUFFIXES,
+        write_text_atomic,
+    )
 
     suffix = out.suffix.lower()
-    if suffix in (".md", ".markdown"):
-        write_text_atomic(out, fc.to_markdown())
-    elif suffix == ".json":
-        write_text_atomic(out, fc.to_json())
+    # refuse a wrong target before rendering (a FIFO, a device, the evidence store)
+    check_writable_target(out, HTML_SUFFIXES + MD_SUFFIXES + JSON_SUFFIXES, "report")
+    if suffix in MD_SUFFIXES:
+        write_text_atomic(out, fc.to_markdown(), suffixes=MD_SUFFIXES)
+    elif suffix in JSON_SUFFIXES:
+        write_text_atomic(out, fc.to_json(), suffixes=JSON_SUFFIXES)
     else:
         fc.report(out)
     typer.echo(f"Report written to {out}", err=True)
@@ -147,21 +171,34 @@ def report_cmd(
 
     Example: iamg-forecast report work/fc --format md --out reports/latest.md
     """
+    from iamg_forecast.errors import short
+    from iamg_forecast.files import check_writable_target
     from iamg_forecast.forecast import Forecast
+    from iamg_forecast.report.render import (
+        HTML_SUFFIXES,
+        JSON_SUFFIXES,
+        MD_SUFFIXES,
+        write_text_atomic,
+    )
 
-    if fmt not in ("html", "md", "json"):
-        fail(f"--format must be html, md or json, got {fmt!r}")
+    suffixes = {"html": HTML_SUFFIXES, "md": MD_SUFFIXES, "json": JSON_SUFFIXES}
+    if fmt not in suffixes:
+        fail(f"--format must be html, md or json, got {short(fmt)}")
+    if fmt == "html" and out is None:
+        out = Path("report.html")
+        if out.exists() or out.is_symlink():
+            fail("report.html already exists here; name the file to write with --out "
+                 "(an existing file given with --out is replaced)")
+    if out is not None:
+        check_writable_target(out, suffixes[fmt], f"{fmt} report")
     fc = Forecast.load(forecast_dir)
     if fmt == "html":
-        path = out or Path("report.html")
-        fc.report(path)
-        typer.echo(f"Report written to {path}", err=True)
+        fc.report(out)
+        typer.echo(f"Report written to {out}", err=True)
         return
     text = fc.to_markdown() if fmt == "md" else fc.to_json()
     if out:
-        from iamg_forecast.report.render import write_text_atomic
-
-        write_text_atomic(out, text)
+        write_text_atomic(out, text, suffixes=suffixes[fmt])
     else:
         sys.stdout.write(text)
 
@@ -181,6 +218,8 @@ def priors_check_cmd(
     """
     import iamg_forecast as iaf
 
+    _check_range("--draws", draws, 1, MAX_DRAWS)
+    _check_range("--seed", seed, 0, 2**32 - 1)
     pc = iaf.prior_check(iaf.load_model(spec), draws=draws, seed=seed)
     typer.echo(pc.to_text())
     if pc.flagged and strict:
@@ -220,11 +259,14 @@ def resolve_cmd(
     Example: iamg-forecast resolve sudani_return --happened --date 2026-05-01 --source Reuters
     """
     import iamg_forecast as iaf
-    from iamg_forecast.calibration.ledger import Ledger
+    from iamg_forecast.calibration.ledger import Ledger, check_resolution
 
+    the_spec = iaf.load_spec(spec)
+    # everything that can be checked without the store is checked before opening it, so a
+    # rejected resolution leaves --db as it was (not even the ledger's tables are added)
+    check_resolution(the_spec, outcome, happened, date, source)
     with Ledger.open(db) as ledger:
-        ledger.resolve(outcome, happened=happened, date=date, source=source,
-                       spec=iaf.load_spec(spec))
+        ledger.resolve(outcome, happened=happened, date=date, source=source, spec=the_spec)
     typer.echo(f"Resolved {outcome}: {'happened' if happened else 'did not happen'} ({date})")
 
 
@@ -246,7 +288,7 @@ def score_cmd(
     """
     from iamg_forecast.calibration.ledger import Ledger
 
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, create=False) as ledger:
         table = ledger.score(reliable_only=reliable_only)
     if as_json:
         typer.echo(table.to_json(orient="records", indent=1))

@@ -22,6 +22,18 @@ def _open(db: Path, spec: Path | None, create: bool = False):
     return iaf.EvidenceLog.open(db, spec=iaf.load_spec(spec), create=create)
 
 
+def _try_before_creating(db: Path, spec: Path | None, write) -> None:
+    """When ``db`` does not exist yet, run ``write`` on an empty log in memory first, so that
+    rejected input never leaves a new, empty store behind.
+    """
+    import iamg_forecast as iaf
+
+    if db.exists() or db.is_symlink():
+        return
+    with iaf.EvidenceLog.memory(iaf.load_spec(spec)) as log:
+        write(log)
+
+
 @app.command("add")
 @guarded
 def add_cmd(
@@ -29,7 +41,9 @@ def add_cmd(
     date: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD.")],
     source: Annotated[str, typer.Option(help="Who reported it.")],
     reliability: Annotated[str, typer.Option(help="Admiralty code, e.g. B2.")],
-    value: Annotated[float, typer.Option(help="0/1, a count, or a measurement.")] = 1.0,
+    value: Annotated[float | None, typer.Option(
+        help="0/1, a count, or a measurement (default 1, or 0 with --monitored-absent).")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Free text.")] = None,
     url: Annotated[str | None, typer.Option(help="http(s) link.")] = None,
     quote: Annotated[str | None, typer.Option(help="The source's words.")] = None,
@@ -45,13 +59,17 @@ def add_cmd(
     Example: iamg-forecast evidence add --indicator rial_sharp_depreciation --date 2026-02-10
     --value 1 --source Bonbast --reliability B2
     """
-    fields = dict(indicator=indicator, date=date, value=0.0 if monitored_absent else value,
+    if value is None:
+        value = 0.0 if monitored_absent else 1.0
+    fields = dict(indicator=indicator, date=date, value=value,
                   source=source, reliability=reliability, note=note, url=url, quote=quote,
                   duplicate_of=duplicate_of, corroborates=corroborates,
                   monitored_absent=monitored_absent)
     # a mapping is validated by the store: one clean line per problem
+    row = {k: v for k, v in fields.items() if v is not None}
+    _try_before_creating(db, spec, lambda log: log.add(row))
     with _open(db, spec, create=True) as log:
-        (item_id,) = log.add({k: v for k, v in fields.items() if v is not None})
+        (item_id,) = log.add(row)
     typer.echo(item_id)
 
 
@@ -149,6 +167,7 @@ def import_cmd(
 
     Example: iamg-forecast evidence import inbox/week.csv --db work/iamg.sqlite
     """
+    _try_before_creating(db, spec, lambda log: log.import_file(file))
     with _open(db, spec, create=True) as log:
         ids = log.import_file(file)
     typer.echo(f"imported {len(ids)} items")

@@ -17,7 +17,7 @@ import numpy as np
 
 from iamg_forecast.errors import EvidenceError, Problem
 from iamg_forecast.evidence.items import Evidence
-from iamg_forecast.spec import Spec, month_end
+from iamg_forecast.spec import Spec, month_end, parse_date
 
 __all__ = ["model_data", "observed_through", "evidence_hash", "legacy_evidence_hash",
            "usable_items", "as_date", "DATA_SLOTS", "group_history", "Step", "history_capacity",
@@ -201,7 +201,7 @@ def as_date(value: dt.date | str | None, name: str = "as_of") -> dt.date | None:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            return parse_date(value.strip(), name)
         except ValueError:
             pass
     shown = value if isinstance(value, str) else type(value).__name__

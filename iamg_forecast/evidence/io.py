@@ -2,53 +2,94 @@
 
 Every bad row is reported at once (line or list index, field, value, reason) and nothing is
 returned when any row is bad, so an import is all or nothing.
+
+Reading is bounded: regular files only (a FIFO or ``/dev/zero`` is refused without reading),
+at most :data:`~iamg_forecast.defaults.MAX_EVIDENCE_FILE_BYTES`, YAML without aliases, anchors,
+repeated keys or deep nesting, CSV without repeated columns, extra or missing cells, or a blank
+``value``.
+
+CSV cells are written so that a spreadsheet cannot run them: a text cell starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return (or their full-width forms) gets a leading
+``'`` (OWASP's CSV-injection advice), as does a cell that starts with ``'`` followed by one of
+those or by another ``'``. Reading removes exactly that one quote, so export then import gives
+back every item unchanged (carriage returns included).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from iamg_forecast.errors import EvidenceError, Problem
+from iamg_forecast import defaults
+from iamg_forecast.errors import EvidenceError, FileRefusedError, Problem, short, short_text
 from iamg_forecast.evidence.items import (
     CONTENT_FIELDS,
     Evidence,
     check_against_spec,
     validation_problems,
 )
+from iamg_forecast.files import read_text_bounded, write_atomic
 from iamg_forecast.spec import Spec, load_yaml
 
-__all__ = ["read_evidence_file", "read_rows", "write_evidence_file", "COLUMNS"]
+__all__ = ["read_evidence_file", "read_rows", "write_evidence_file", "COLUMNS",
+           "csv_escape", "csv_unescape"]
 
 COLUMNS = ("id",) + CONTENT_FIELDS
+#: Columns holding text, escaped against formula injection on export and unescaped on import.
+TEXT_COLUMNS = ("id", "indicator", "source", "reliability", "note", "url", "quote",
+                "duplicate_of", "corroborates")
+_FORMULA_START = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
+
+
+def csv_escape(cell: str) -> str:
+    """A text cell a spreadsheet reads as text, never as a formula (see the module docstring).
+
+    Examples
+    --------
+    >>> csv_escape("=HYPERLINK(1)"), csv_escape("plain"), csv_escape("'=x")
+    ("'=HYPERLINK(1)", 'plain', "''=x")
+    """
+    if cell and (cell[0] in _FORMULA_START
+                 or (cell[0] == "'" and len(cell) > 1 and cell[1] in _FORMULA_START + "'")):
+        return "'" + cell
+    return cell
+
+
+def csv_unescape(cell: str) -> str:
+    """Undo :func:`csv_escape` (a cell it did not change is returned as it is).
+
+    Examples
+    --------
+    >>> all(csv_unescape(csv_escape(c)) == c for c in ("=1", "'=1", "''", "'", "-", "'a"))
+    True
+    """
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in _FORMULA_START + "'":
+        return cell[1:]
+    return cell
 
 
 def _text(path: Path) -> str:
-    """The file's text; an unreadable or non-UTF-8 file is an :class:`EvidenceError`."""
-    if path.is_dir():
-        raise EvidenceError([Problem(str(path), "<file>", "is a directory; expected a .yaml, "
-                                     ".yml or .csv file")])
+    """The file's text: a regular file, within the size limit, UTF-8; else EvidenceError."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise EvidenceError([Problem(path.name, "<file>", f"not UTF-8 text ({err.reason} at "
-                                     f"byte {err.start}); save the file as UTF-8")]) from None
-    except OSError as err:
-        raise EvidenceError([Problem(str(path), "<file>", "cannot read the file: "
-                                     f"{err.strerror or err}")]) from None
+        return read_text_bounded(path, defaults.MAX_EVIDENCE_FILE_BYTES, "evidence file")
+    except FileRefusedError as err:
+        raise EvidenceError([Problem(short_text(path.name), "<file>", err.reason)]) from None
 
 
 def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(location, raw mapping) per row of a YAML or CSV evidence file."""
-    if not path.is_dir() and path.suffix.lower() not in (".yaml", ".yml", ".csv"):
-        raise EvidenceError([Problem(path.name, "<file>", "unsupported file type "
-                                     f"{path.suffix!r}; expected .yaml, .yml or .csv")])
+    if path.is_dir():
+        raise EvidenceError([Problem(short_text(path), "<file>", "is a directory; expected a "
+                                     ".yaml, .yml or .csv file")])
+    if path.suffix.lower() not in (".yaml", ".yml", ".csv"):
+        raise EvidenceError([Problem(short_text(path.name), "<file>", "unsupported file type "
+                                     f"{short(path.suffix)}; expected .yaml, .yml or .csv")])
     text = _text(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
@@ -57,33 +98,63 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
             reason = getattr(err, "problem", None) or err
-            raise EvidenceError([Problem(path.name, where, f"not valid YAML: {reason}")]
+            raise EvidenceError([Problem(short_text(path.name), where,
+                                         f"not valid YAML: {short_text(reason, 200)}")]
                                 ) from None
         if not isinstance(data, dict) or not isinstance(data.get("evidence"), list):
             raise EvidenceError([Problem(path.name, "<file>",
                                          "expected a mapping with an 'evidence' list")])
         return [(f"evidence[{i}]", row) for i, row in enumerate(data["evidence"])]
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        unknown = [c for c in (reader.fieldnames or []) if c not in COLUMNS]
+        return _csv_rows(path, text)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(location, raw mapping) per record of a CSV evidence file; refuses malformed files."""
+    name = short_text(path.name)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise EvidenceError([Problem(name, "header", "the file is empty; expected a header "
+                                         f"row with some of {list(COLUMNS)}")])
+        unknown = [c for c in header if c not in COLUMNS]
         if unknown:
-            raise EvidenceError([Problem(path.name, "header", f"unknown column(s) {unknown}; "
-                                         f"expected some of {list(COLUMNS)}")])
-        rows = []
-        for row in reader:
+            raise EvidenceError([Problem(name, "header", "unknown column(s) "
+                                         f"{short(unknown)}; expected some of {list(COLUMNS)}")])
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise EvidenceError([Problem(name, "header", f"column(s) {repeated} appear more "
+                                         "than once; each column may appear once")])
+        rows, problems = [], []
+        start = reader.line_num + 1
+        for cells in reader:
+            where = f"line {start}"
+            start = reader.line_num + 1
+            if not cells:
+                continue   # a blank line
+            if len(cells) != len(header):
+                more = "more" if len(cells) > len(header) else "fewer"
+                problems.append(Problem(name, where, f"{len(cells)} cells, {more} than the "
+                                        f"{len(header)} columns of the header"))
+                continue
+            row = dict(zip(header, cells, strict=True))
+            if row.get("value") is not None and not row["value"].strip():
+                problems.append(Problem(name, f"{where}: value", "blank cell: write 1 (it "
+                                        "happened), 0, a count or a measurement"))
+                continue
             # monitored_absent stays text here: Evidence accepts only true/false, yes/no, 1/0
-            clean = {k: v for k, v in row.items() if k is not None and v not in ("", None)}
-            rows.append((f"line {reader.line_num - _line_breaks(row)}", clean))
-        return rows
-
-
-def _line_breaks(row: dict[str, Any]) -> int:
-    """Line breaks inside the quoted fields of a CSV record: the record starts that many lines
-    before the line the reader has reached.
-    """
-    values = [v for v in row.values() if isinstance(v, str)]
-    values += [x for v in row.values() if isinstance(v, list) for x in v if isinstance(x, str)]
-    return sum(len(re.findall(r"\r\n|\r|\n", v)) for v in values)
+            clean = {k: (csv_unescape(v) if k in TEXT_COLUMNS else v)
+                     for k, v in row.items() if v != ""}
+            rows.append((where, clean))
+    except csv.Error as err:
+        raise EvidenceError([Problem(name, f"line {reader.line_num}", "not valid CSV: "
+                                     f"{short_text(err, 120)}")]) from None
+    if problems:
+        raise EvidenceError(problems, header=f"{name}: {len(problems)} problem(s); nothing "
+                                             "was imported")
+    return rows
 
 
 def read_evidence_file(path: str | Path, spec: Spec) -> list[Evidence]:
@@ -124,8 +195,8 @@ def read_rows(path: Path, spec: Spec
     invalid rows still exist in the file as far as such checks are concerned). An id repeated
     on a later row is reported there, and that row is left out.
     """
-    if not path.exists():
-        raise EvidenceError([Problem(str(path), "<file>", "no such file")])
+    if not os.path.lexists(path):
+        raise EvidenceError([Problem(short_text(path), "<file>", "no such file")])
     located: list[tuple[str, Evidence]] = []
     problems: list[Problem] = []
     first: dict[str, tuple[str, bool]] = {}  # id -> (location, id given explicitly)
@@ -135,12 +206,16 @@ def read_rows(path: Path, spec: Spec
             problems.append(Problem(path.name, where, "expected a mapping of fields",
                                     type(row).__name__))
             continue
+        if any(not isinstance(k, str) for k in row):
+            problems.append(Problem(path.name, where, "field names must be text",
+                                    short([k for k in row if not isinstance(k, str)])))
+            continue
         try:
-            item = Evidence(**{str(k): v for k, v in row.items()})
+            item = Evidence(**row)
         except ValidationError as err:
             problems += validation_problems(err, path.name, where)
-            if row.get("id") is not None:
-                given = str(row["id"])
+            if isinstance(row.get("id"), str) and len(row["id"]) <= defaults.MAX_ID_CHARS:
+                given = row["id"]
                 bad_ids.add(given)
                 if given in first:
                     problems.append(_duplicate_id(path, where, given, first[given][0]))
@@ -177,18 +252,23 @@ def write_evidence_file(items: list[Evidence], path: str | Path) -> Path:
         text = yaml.safe_dump({"evidence": rows}, sort_keys=False, allow_unicode=True, width=100)
     elif path.suffix.lower() == ".csv":
         buf = io.StringIO(newline="")
-        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+        # CRLF records (RFC 4180): the writer then quotes every cell holding a CR or an LF,
+        # so a bare CR inside a note survives the round trip
+        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\r\n",
+                                quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+            writer.writerow({k: ("" if v is None else csv_escape(v) if k in TEXT_COLUMNS else v)
+                             for k, v in r.items()})
         text = buf.getvalue()
     else:
-        raise EvidenceError([Problem(str(path), "<file>", "unsupported file type "
-                                     f"{path.suffix!r}; expected .yaml, .yml or .csv")])
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    tmp.replace(path)
-    return path
+        raise EvidenceError([Problem(short_text(path), "<file>", "unsupported file type "
+                                     f"{short(path.suffix)}; expected .yaml, .yml or .csv")])
+    try:
+        return write_atomic(path, text, suffixes=(".yaml", ".yml", ".csv"),
+                            what="evidence file")
+    except FileRefusedError as err:
+        raise EvidenceError([Problem(short_text(path), "<file>", err.reason)]) from None
 
 
 def _duplicate_id(path: Path, where: str, item_id: str, seen_at: str) -> Problem:

@@ -19,8 +19,16 @@ from pydantic import (
     model_validator,
 )
 
-from iamg_forecast.errors import Problem
-from iamg_forecast.spec import INFO_GRADES, SOURCE_GRADES, Spec, month_end, parse_month
+from iamg_forecast import defaults
+from iamg_forecast.errors import Problem, short
+from iamg_forecast.spec import (
+    INFO_GRADES,
+    SOURCE_GRADES,
+    Spec,
+    month_end,
+    parse_date,
+    parse_month,
+)
 
 __all__ = ["Evidence", "CONTENT_FIELDS", "check_against_spec", "validation_problems"]
 
@@ -77,27 +85,42 @@ class Evidence(BaseModel):
     indicator: str = Field(min_length=1, max_length=200)
     date: dt.date
     value: float = 1.0
-    source: str = Field(min_length=1, max_length=2000)
+    source: str = Field(min_length=1, max_length=defaults.MAX_SOURCE_CHARS)
     reliability: str
-    note: str | None = Field(default=None, max_length=100_000)
-    url: str | None = Field(default=None, max_length=4000)
-    quote: str | None = Field(default=None, max_length=100_000)
-    duplicate_of: str | None = None
-    corroborates: str | None = None
+    note: str | None = Field(default=None, max_length=defaults.MAX_TEXT_CHARS)
+    url: str | None = Field(default=None, max_length=defaults.MAX_URL_CHARS)
+    quote: str | None = Field(default=None, max_length=defaults.MAX_TEXT_CHARS)
+    duplicate_of: str | None = Field(default=None, max_length=defaults.MAX_ID_CHARS)
+    corroborates: str | None = Field(default=None, max_length=defaults.MAX_ID_CHARS)
     monitored_absent: bool = False
-    id: str = ""
+    id: str = Field(default="", max_length=defaults.MAX_ID_CHARS)
+
+    @field_validator("indicator", "source", "reliability", "note", "url", "quote",
+                     "duplicate_of", "corroborates", "id", mode="before")
+    @classmethod
+    def _text_only(cls, v: Any, info: Any) -> Any:
+        # No number-to-text coercion (an id of 1e308 is a typo), no huge values stringified.
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"expected text, got {type(v).__name__}")
+        if v == "" and info.field_name in _OPTIONAL_TEXT:
+            return None   # an empty optional text is no text (a CSV cannot tell them apart)
+        return v
+
+    @field_validator("id", "duplicate_of", "corroborates")
+    @classmethod
+    def _id_chars(cls, v: str | None) -> str | None:
+        if v is not None and (_CONTROL.search(v) or v != v.strip()):
+            raise ValueError("an id holds no control characters (line breaks, tabs) and no "
+                             f"leading or trailing spaces, got {short(v)}")
+        return v
 
     @field_validator("date", mode="before")
     @classmethod
     def _parse_date(cls, v: Any) -> Any:
-        if isinstance(v, dt.datetime):
-            return v.date()
-        if isinstance(v, str):
-            try:
-                return dt.date.fromisoformat(v.strip())
-            except ValueError:
-                raise ValueError(f"expected an ISO date YYYY-MM-DD, got {v!r}") from None
-        return v
+        try:
+            return parse_date(v.strip() if isinstance(v, str) else v)
+        except ValueError:
+            raise ValueError(f"expected an ISO date YYYY-MM-DD, got {short(v)}") from None
 
     @field_validator("date")
     @classmethod
@@ -113,10 +136,16 @@ class Evidence(BaseModel):
             raise ValueError(f"expected a number, got the boolean {v!r} "
                              "(write 1 or 0; in YAML, yes/no/true/false are booleans)")
         if isinstance(v, str):
-            try:
-                v = float(v.strip())
-            except ValueError:
-                raise ValueError(f"expected a number, got {v!r}") from None
+            if not v.strip():
+                raise ValueError("value is blank: write 1 (it happened), 0, a count or a "
+                                 "measurement")
+            if len(v) > 64 or not _NUMBER.fullmatch(v.strip()):
+                raise ValueError(f"expected a number, got {short(v)}")
+            v = float(v.strip())
+        elif v is not None and not isinstance(v, int | float):
+            raise ValueError(f"expected a number, got {type(v).__name__}")
+        elif isinstance(v, int) and abs(v) > 2**63:
+            raise ValueError(f"value is out of range, got {short(v)}")
         return v
 
     @field_validator("value")
@@ -135,7 +164,7 @@ class Evidence(BaseModel):
             return bool(v)
         if isinstance(v, str) and v.strip().lower() in TRUE_WORDS + FALSE_WORDS:
             return v.strip().lower() in TRUE_WORDS
-        raise ValueError("expected true or false (also yes/no or 1/0), got " + repr(v))
+        raise ValueError("expected true or false (also yes/no or 1/0), got " + short(v))
 
     @field_validator("source")
     @classmethod
@@ -147,10 +176,11 @@ class Evidence(BaseModel):
     @field_validator("reliability", mode="before")
     @classmethod
     def _admiralty(cls, v: Any) -> str:
-        code = str(v).strip().upper() if v is not None else ""
+        code = v.strip().upper() if isinstance(v, str) else ""
         if len(code) != 2 or code[0] not in SOURCE_GRADES or code[1] not in INFO_GRADES:
             raise ValueError(
-                f"expected an Admiralty code: a letter A-F then a digit 1-6 (e.g. 'B2'), got {v!r}"
+                f"expected an Admiralty code: a letter A-F then a digit 1-6 (e.g. 'B2'), got "
+                f"{short(v)}"
             )
         return code
 
@@ -192,6 +222,12 @@ class Evidence(BaseModel):
     def month(self) -> str:
         """The month ``YYYY-MM`` the item falls in."""
         return f"{self.date.year:04d}-{self.date.month:02d}"
+
+
+_OPTIONAL_TEXT = ("note", "url", "quote", "duplicate_of", "corroborates")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A decimal number as people write it: no hex, no underscores, no "nan" or "infinity".
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 # Logged outcomes are taken as certain (they resolve the question), so only well-graded
@@ -259,10 +295,15 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     if kind == "continuous" and item.monitored_absent:
         problems.append(Problem(where, "monitored_absent", "a continuous indicator is measured, "
                                 "not absent: log the measured value instead", True))
+    lo, hi = spec.indicator(item.indicator).accepted_range
     if kind == "binary" and v not in (0.0, 1.0):
         problems.append(Problem(where, "value", "binary indicator: expected 0 or 1", v))
-    elif kind == "count" and (v < 0 or v != int(v)):
-        problems.append(Problem(where, "value", "count indicator: expected an integer >= 0", v))
+    elif kind == "count" and (v < 0 or v != int(v) or v > hi):
+        problems.append(Problem(where, "value", "count indicator: expected an integer from 0 "
+                                f"to {int(hi):,}", v))
+    elif kind == "continuous" and not lo <= v <= hi:
+        problems.append(Problem(where, "value", f"continuous indicator: expected a value from "
+                                f"{lo:g} to {hi:g} (the range the indicator declares)", v))
     return problems
 
 
@@ -299,7 +340,7 @@ def validation_problems(err: ValidationError, where: str, prefix: str = "") -> l
             hint = difflib.get_close_matches(field, [*CONTENT_FIELDS, "id"], n=1)
             msg = "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else "")
             value = None
-        elif isinstance(value, dict | list) or repr(value) in msg:
+        elif isinstance(value, dict | list) or short(value) in msg:
             value = None
         path = f"{prefix}: {field}" if prefix else field
         problems.append(Problem(where, path, msg, value))

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from iamg_forecast.errors import EvidenceError, Problem
+from iamg_forecast.errors import EvidenceError, FileRefusedError, Problem, short_text
 from iamg_forecast.evidence.cells import as_date, model_data
 from iamg_forecast.evidence.io import read_rows, write_evidence_file
 from iamg_forecast.evidence.items import (
@@ -31,7 +32,8 @@ from iamg_forecast.evidence.items import (
     check_against_spec,
     validation_problems,
 )
-from iamg_forecast.spec import Spec, load_spec
+from iamg_forecast.files import check_writable_target, is_sqlite_or_absent
+from iamg_forecast.spec import Spec, load_spec, parse_date
 
 __all__ = ["EvidenceLog", "SCHEMA_VERSION"]
 
@@ -56,6 +58,10 @@ MIGRATIONS = [
         BEGIN SELECT RAISE(ABORT, 'evidence rows are append-only'); END;
     """,
 ]
+
+
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                           r"(Z|[+-]\d{2}:\d{2})?", re.ASCII)
 
 
 def _now() -> str:
@@ -109,6 +115,7 @@ class EvidenceLog:
         if path.is_dir():
             raise EvidenceError([Problem(str(path), "<store>", "is a directory; expected the "
                                          "SQLite file of an evidence store")])
+        _check_store_file(path)
         if not path.exists():
             if not create:
                 raise EvidenceError([Problem(str(path), "<store>", "no such file; add or "
@@ -232,8 +239,10 @@ class EvidenceLog:
         if isinstance(when, str):
             text = when.strip()
             try:
-                when = (dt.datetime.fromisoformat(text) if "T" in text
-                        else dt.date.fromisoformat(text))
+                if "T" in text and _ISO_DATETIME.fullmatch(text):
+                    when = dt.datetime.fromisoformat(text)
+                else:
+                    when = parse_date(text, "when")
             except ValueError:
                 raise EvidenceError([Problem("<argument>", "when", "expected an ISO date "
                                              "YYYY-MM-DD or datetime YYYY-MM-DDTHH:MM:SS",
@@ -391,7 +400,8 @@ class EvidenceLog:
         """``duplicate_of``/``corroborates`` naming no known id, and chains of duplicates that
         lead back to the item itself.
         """
-        known = set(latest) | {it.id for _, it in located} | other_ids
+        retracted = {i for i, (_, a, _c) in latest.items() if a == "retract"}
+        known = (set(latest) - retracted) | {it.id for _, it in located} | other_ids
         dup_of: dict[str, str | None] = {}
         if any(it.duplicate_of for _, it in located):  # a cycle needs a new duplicate_of
             dup_of = {i: json.loads(c).get("duplicate_of") for i, (_, a, c) in latest.items()
@@ -402,6 +412,11 @@ class EvidenceLog:
             for field in ("duplicate_of", "corroborates"):
                 ref = getattr(it, field)
                 if ref is None or ref in known:
+                    continue
+                if ref in retracted:
+                    problems.append(_located(where, loc, field, "names a retracted item; a "
+                                             "withdrawn report cannot be repeated or "
+                                             "confirmed", ref))
                     continue
                 hint = difflib.get_close_matches(ref, sorted(known), n=1)
                 scope = "in this file" if where else "among the items added"
@@ -477,6 +492,20 @@ class EvidenceLog:
     def export(self, path: str | Path) -> Path:
         """Write the current items to YAML or CSV (by suffix)."""
         return write_evidence_file(self.current(), path)
+
+
+def _check_store_file(path: Path) -> None:
+    """Refuse an existing path that is not a regular SQLite file (an empty or unrelated file
+    must not be turned into a store; a FIFO or device must not be opened).
+    """
+    try:
+        check_writable_target(path, None, "evidence store")
+    except FileRefusedError as err:
+        raise EvidenceError([Problem(short_text(path), "<store>", err.reason)]) from None
+    if not is_sqlite_or_absent(path):
+        raise EvidenceError([Problem(short_text(path), "<store>", "not a database: the file "
+                                     "is empty or holds something else; expected the SQLite "
+                                     "store written by iamg_forecast, or a new path")])
 
 
 def _located(where: str | None, loc: str, field: str, message: str, value: object) -> Problem:

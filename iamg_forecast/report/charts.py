@@ -7,12 +7,16 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 __all__ = ["latent_charts", "curve_chart", "attribution_chart", "to_data_uri"]
 
 
 def to_data_uri(fig: Figure) -> str:
     """Render a Matplotlib figure to a ``data:image/png;base64,...`` URI."""
+    # Analyst text (ids, names) reaches labels: it is plain text, never mathtext ("$\\frac{$").
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

@@ -9,12 +9,18 @@ from typing import Any
 
 import jinja2
 
+from iamg_forecast.files import write_atomic
 from iamg_forecast.report.context import ReportContext, build_context
 
 __all__ = ["write_html", "to_markdown", "to_json", "render_html", "md_escape",
            "write_text_atomic", "render_template"]
 
+HTML_SUFFIXES = (".html", ".htm")
+MD_SUFFIXES = (".md", ".markdown")
+JSON_SUFFIXES = (".json",)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+# Every character a Markdown renderer (or a text editor) may take as a line break.
+_LINE_BREAKS = re.compile("\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 def md_escape(text: Any) -> str:
@@ -25,7 +31,7 @@ def md_escape(text: Any) -> str:
     >>> print(md_escape("[x](y) <b>"))
     \[x\]\(y\) \<b\>
     """
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    return _LINE_BREAKS.sub(" ", _MD_SPECIAL.sub(r"\\\1", str(text)))
 
 
 def _env() -> jinja2.Environment:
@@ -62,13 +68,17 @@ def write_html(fc, path: str | Path, ledger: Any = None, language: str | None = 
     >>> fc.report("reports/latest.html")  # doctest: +SKIP
     """
     return write_text_atomic(path, render_html(build_context(fc, ledger=ledger,
-                                                             language=language)))
+                                                             language=language)),
+                             suffixes=HTML_SUFFIXES)
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file renamed at the end.
+def write_text_atomic(path: str | Path, text: str, suffixes: tuple[str, ...] | None = None
+                      ) -> Path:
+    """Write ``text`` to ``path`` through a unique temporary file renamed at the end
+    (:func:`iamg_forecast.files.write_atomic`).
 
-    A reader never sees a half-written report, and a failed write leaves nothing behind.
+    A reader never sees a half-written report, and a failed write leaves nothing behind. A
+    target that exists must be a regular file, and its suffix one of ``suffixes`` (when given).
 
     Raises
     ------
@@ -86,15 +96,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     if path.is_dir():
         raise IsADirectoryError(f"cannot write the report to {path}: it is a directory, "
                                 "expected a file name such as report.html")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, text, suffixes=suffixes, what="report")
 
 
 def to_markdown(fc, ledger: Any = None, language: str | None = None) -> str:
