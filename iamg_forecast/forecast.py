@@ -309,6 +309,10 @@ class Forecast:
             "sampler_backend": ((self.idata.attrs.get("sampler_backend")
                                  if self.idata is not None else None)
                                 or self.provenance.get("sampler_backend", "unknown")),
+            # NUTS's target acceptance: the default, or the retry's after divergences
+            "target_accept": ((self.idata.attrs.get("target_accept")
+                               if self.idata is not None else None)
+                              or self.provenance.get("target_accept")),
             # the fit whose draws these are: a what-if reweights them to its own evidence
             **self._fit_origin(),
             "versions": package_versions(),
