@@ -46,7 +46,7 @@ from iamg_forecast.model import Intervention, ScenarioModel
 from iamg_forecast.priorcheck import prior_outcome_probs
 from iamg_forecast.spec import Spec, month_end
 
-__all__ = ["Forecast", "forecast", "OutcomeResult", "SCHEMA_VERSION"]
+__all__ = ["Forecast", "forecast", "OutcomeResult", "Knowledge", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 
@@ -124,6 +124,95 @@ def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: A
     return as_of_d, hz
 
 
+# How ``as_of`` was set (``provenance["as_of_rule"]``), in words a reader sees beside the date.
+AS_OF_GIVEN = "given"
+AS_OF_LATEST = "the newest evidence"
+AS_OF_START = "the scenario start (no evidence)"
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What a forecast knows and how fresh it is (see :meth:`Forecast.knowledge`).
+
+    Attributes
+    ----------
+    as_of : date
+        The knowledge date.
+    as_of_rule : str
+        How it was set: ``"given"``, ``"the newest evidence"``, ``"the scenario start (no
+        evidence)"`` (or ``"unknown"`` for saves that did not record it).
+    newest_evidence : date or None
+        Date of the newest item used.
+    reference : date
+        The date the evidence's age is measured against: ``as_of`` when it was given, else the
+        day the forecast was made.
+    gap_days : int or None
+        Days from the newest evidence to ``reference`` (None without evidence).
+    max_age_days : int
+        The threshold.
+    stale : bool
+        True when ``gap_days`` exceeds ``max_age_days`` (or there is no evidence).
+    unmonitored : dict of str to date or None
+        Indicators with no report within ``max_age_days`` before ``reference``, with the date
+        of their last report (None: never).
+    """
+
+    as_of: dt.date
+    as_of_rule: str
+    newest_evidence: dt.date | None
+    reference: dt.date
+    gap_days: int | None
+    max_age_days: int
+    stale: bool
+    unmonitored: dict[str, dt.date | None]
+
+    @property
+    def statement(self) -> str:
+        """One sentence: the knowledge date and where it comes from."""
+        rule = "" if self.as_of_rule == AS_OF_GIVEN else f" (set to {self.as_of_rule}"
+        if rule:
+            rule += "; pass as_of / --as-of to choose it)"
+        newest = (f"; newest evidence {self.newest_evidence}" if self.newest_evidence
+                  and self.newest_evidence != self.as_of else "")
+        return f"Knowledge date {self.as_of}{rule}{newest}."
+
+    @property
+    def warning(self) -> str | None:
+        """The staleness warning, or None when the evidence is fresh enough."""
+        if not self.stale:
+            return None
+        names = list(self.unmonitored)
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        if self.newest_evidence is None:
+            head = "STALE: no evidence at all; every probability is the prior's."
+        else:
+            against = ("the knowledge date" if self.as_of_rule == AS_OF_GIVEN
+                       else "the day the forecast was made")
+            head = (f"STALE: the newest evidence ({self.newest_evidence}) is {self.gap_days} "
+                    f"days older than {against} ({self.reference}); the threshold is "
+                    f"{self.max_age_days} days.")
+            if self.as_of_rule == AS_OF_GIVEN:
+                head += (" Months without evidence count as \"nothing reported\" and outcomes"
+                         " not logged count as not happened.")
+            else:
+                head += (" The forecast is as of the newest evidence: anything after it is "
+                         "unknown to the model.")
+        tail = (f" Not reported in the last {self.max_age_days} days: {shown}." if names
+                else "")
+        return head + tail
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields plus ``statement`` and ``warning``."""
+        return {"as_of": str(self.as_of), "as_of_rule": self.as_of_rule,
+                "newest_evidence": None if self.newest_evidence is None
+                else str(self.newest_evidence),
+                "reference": str(self.reference), "gap_days": self.gap_days,
+                "max_age_days": self.max_age_days, "stale": self.stale,
+                "unmonitored": {k: None if v is None else str(v)
+                                for k, v in self.unmonitored.items()},
+                "statement": self.statement, "warning": self.warning}
+
+
 # Data slots that say what is known of the outcomes (as opposed to indicator reports).
 _OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "obs_through")
 
@@ -186,7 +275,9 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     log : EvidenceLog or iterable of Evidence, optional
         The evidence. Items dated after ``as_of`` are ignored.
     as_of : date or ISO string, optional
-        The forecast's knowledge date; defaults to the latest evidence date.
+        The forecast's knowledge date; defaults to the latest evidence date (the rule used is
+        recorded as ``provenance["as_of_rule"]``; :meth:`Forecast.knowledge` warns when the
+        newest evidence is old).
     horizon : date or ISO string, optional
         Outcomes are "by this date"; defaults to the spec's ``default_horizon``.
     seed : int, optional
@@ -220,8 +311,11 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     data = model.data(items, as_of_d)
     idata = sample_posterior(model, data, seed=seed, draws=draws, tune=tune, chains=chains,
                              progress=progress)
+    rule = AS_OF_GIVEN if as_of is not None else (
+        AS_OF_LATEST if usable_items(items) else AS_OF_START)
     return Forecast._from_fit(model, idata, items, as_of_d, hz, seed,
-                              {"draws": draws, "tune": tune, "chains": chains}, language)
+                              {"draws": draws, "tune": tune, "chains": chains}, language,
+                              as_of_rule=rule)
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,17 +355,20 @@ class Forecast:
     pareto_k: dict[str, float] = field(default_factory=dict)
     language: str = "icd203"
     idata: Any = field(default=None, repr=False)
+    as_of_rule: str = AS_OF_GIVEN
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def _from_fit(cls, model: ScenarioModel, idata, items, as_of, horizon, seed, sizes,
-                  language, path: str = "fit", pareto_k=None) -> Forecast:
+                  language, path: str = "fit", pareto_k=None,
+                  as_of_rule: str = AS_OF_GIVEN) -> Forecast:
         post = idata["posterior"].to_dataset()
         draws = {k: np.asarray(post[k].values) for k in POSTERIOR_VARS}
         diag = diagnose(idata, model.spec.month_index(horizon))
         fc = cls(model=model, draws=draws, items=tuple(items), as_of=as_of, horizon=horizon,
                  seed=seed, sizes=dict(sizes), diagnostics=diag, provenance={}, path=path,
-                 pareto_k=dict(pareto_k or {}), language=language, idata=idata)
+                 pareto_k=dict(pareto_k or {}), language=language, idata=idata,
+                 as_of_rule=as_of_rule)
         return fc._with_provenance()
 
     def _with_provenance(self) -> Forecast:
@@ -281,6 +378,7 @@ class Forecast:
             "evidence_hash": evidence_hash(self.items, self.as_of),
             "n_items": len(self.usable),
             "as_of": self.as_of.isoformat(),
+            "as_of_rule": self.as_of_rule,
             "horizon": self.horizon.isoformat(),
             "seed": self.seed,
             **self.sizes,
@@ -295,6 +393,45 @@ class Forecast:
         }
         object.__setattr__(self, "provenance", prov)
         return self
+
+    def knowledge(self, max_age_days: int | None = None) -> Knowledge:
+        """The knowledge date, where it comes from, and whether the evidence is stale.
+
+        Parameters
+        ----------
+        max_age_days : int, optional
+            Warn when the newest evidence is older than this many days before ``as_of`` (when
+            ``as_of`` was given) or before the day the forecast was made (when ``as_of``
+            defaulted to the newest evidence). Default
+            :func:`iamg_forecast.defaults.stale_after_days` (45, ``IAMG_STALE_DAYS``).
+
+        Returns
+        -------
+        Knowledge
+            ``statement`` and ``warning`` are the sentences the CLI and reports print.
+        """
+        limit = defaults.stale_after_days() if max_age_days is None else int(max_age_days)
+        if limit < 0:
+            raise ForecastError(f"max_age_days must be >= 0, got {max_age_days!r}")
+        used = [e for e in self.usable if e.indicator in self.spec.indicator_names]
+        outcomes = [e for e in self.usable if e.indicator not in self.spec.indicator_names]
+        newest = max((e.date for e in used + outcomes), default=None)
+        if self.as_of_rule == AS_OF_GIVEN:
+            ref = self.as_of
+        else:
+            created = str(self.provenance.get("created") or "")[:10]
+            ref = dt.date.fromisoformat(created) if created else dt.date.today()
+            ref = max(ref, self.as_of)
+        last: dict[str, dt.date] = {}
+        for e in used:
+            last[e.indicator] = max(last.get(e.indicator, e.date), e.date)
+        since = ref - dt.timedelta(days=limit)
+        unmonitored = {n: last.get(n) for n in self.spec.indicator_names
+                       if last.get(n) is None or last[n] < since}
+        gap = None if newest is None else (ref - newest).days
+        return Knowledge(as_of=self.as_of, as_of_rule=self.as_of_rule, newest_evidence=newest,
+                         reference=ref, gap_days=gap, max_age_days=limit,
+                         stale=gap is None or gap > limit, unmonitored=unmonitored)
 
     @cached_property
     def prior_p(self) -> dict[str, float]:
@@ -491,7 +628,8 @@ class Forecast:
             fc = forecast(self.model, all_items, as_of=as_of, horizon=self.horizon,
                           seed=self.seed if seed is None else seed, progress=False,
                           language=self.language, **self.sizes)
-            return replace(fc, path="refit", pareto_k=ks)._with_provenance()
+            return replace(fc, path="refit", pareto_k=ks,
+                           as_of_rule=self.as_of_rule)._with_provenance()
         diag = replace(self.diagnostics, pareto_k=k_all, method="nuts+psis")
         out = replace(self, items=all_items, as_of=as_of, log_weights=lw, path="psis",
                       pareto_k=ks, diagnostics=diag)
@@ -566,15 +704,59 @@ class Forecast:
         return float(self.weights @ prob)
 
     # ---- attribution and comparison -----------------------------------------------------
-    def attribution(self, refit: bool = True) -> pd.DataFrame:
+    def attribution(self, refit: bool = True, *, form: str = "wide") -> pd.DataFrame:
         """For each evidence item: how much each outcome's probability would change without it.
 
         Leave-one-out by PSIS over the stored draws; an item with Pareto k > 0.7 is refitted
-        without it when ``refit`` is True (``method`` says which). ``shift`` is the forecast
-        minus the forecast without the item, so a positive shift means the item raised it.
-        ``reliable`` is False for a row whose reweighting has k > 0.7 (not refitted) or whose
-        refit failed its diagnostics: its shift should not be read as the item's effect.
+        without it when ``refit`` is True (``method`` says which). A shift is the forecast
+        minus the forecast without the item (a probability difference; multiply by 100 for
+        percentage points), so a positive shift means the item raised it. ``reliable`` is
+        False for an item whose reweighting has k > 0.7 (not refitted) or whose refit failed
+        its diagnostics: its shifts should not be read as the item's effect.
+
+        Parameters
+        ----------
+        refit : bool, default True
+            Refit without an item whose reweighting is unreliable.
+        form : {"wide", "long"}
+            ``"wide"`` (default): one row per item, sorted by its largest absolute shift
+            (``largest_shift``), with the item's ``id, indicator, date, value, source, note``,
+            one column per outcome, and ``pareto_k, method, reliable``. ``"long"``: one row per
+            (item, outcome) with columns ``item, indicator, date, outcome, shift, pareto_k,
+            method, reliable``.
         """
+        if form not in ("wide", "long"):
+            raise ValueError(f"form must be 'wide' or 'long', got {form!r}")
+        long = self._attribution_long(refit)
+        return long if form == "long" else self._attribution_wide(long)
+
+    def _attribution_wide(self, long: pd.DataFrame) -> pd.DataFrame:
+        names = self.spec.outcome_names
+        cols = ["item", "indicator", "date", "value", "source", "note", "largest_shift",
+                "largest_for", *names, "pareto_k", "method", "reliable"]
+        if long.empty:
+            return pd.DataFrame(columns=cols)
+        wide = long.pivot(index="item", columns="outcome", values="shift")[names]
+        meta = long.drop_duplicates("item").set_index("item")
+        by_id = {e.id: e for e in self.usable}
+        out = pd.DataFrame({"item": wide.index})
+        out["indicator"] = [by_id[i].indicator for i in wide.index]
+        out["date"] = [by_id[i].date for i in wide.index]
+        out["value"] = [by_id[i].value for i in wide.index]
+        out["source"] = [by_id[i].source for i in wide.index]
+        out["note"] = [by_id[i].note or "" for i in wide.index]
+        absmax = wide.abs().idxmax(axis=1)
+        out["largest_for"] = absmax.to_numpy()
+        out["largest_shift"] = [wide.loc[i, o] for i, o in absmax.items()]
+        for o in names:
+            out[o] = wide[o].to_numpy()
+        for c in ("pareto_k", "method", "reliable"):
+            out[c] = meta.loc[wide.index, c].to_numpy()
+        out = out.reindex(out["largest_shift"].abs().sort_values(ascending=False,
+                                                                  kind="stable").index)
+        return out[cols].reset_index(drop=True)
+
+    def _attribution_long(self, refit: bool) -> pd.DataFrame:
         base = self.outcome_draws()
         w = self.weights
         p_full = w @ base
@@ -625,8 +807,50 @@ class Forecast:
         data = self.model.data([*self.usable, item], max(self.as_of, item.date))
         return {**data, **{k: self.data[k] for k in _OUTCOME_KEYS}}
 
-    def signposts(self, months: int = 1, reliability: str = defaults.SIGNPOST_RELIABILITY
-                  ) -> pd.DataFrame:
+    def signposts(self, months: int = 1, reliability: str = defaults.SIGNPOST_RELIABILITY,
+                  *, form: str = "wide") -> pd.DataFrame:
+        """Indicators not yet seen, ranked by how much a report next month would move outcomes.
+
+        ``form="wide"`` (default): one row per (indicator, month), ranked (``rank``) by the
+        expected absolute shift, with the indicator's ``description``, ``p_reported``, the most
+        affected outcome (``top_outcome``, ``top_if_reported``, ``top_if_absent``) and one
+        column per outcome and case (``<outcome> if reported``, ``<outcome> if absent``).
+        ``form="long"``: one row per (indicator, month, outcome), described below. Shifts are
+        probability differences (multiply by 100 for percentage points).
+        """
+        if form not in ("wide", "long"):
+            raise ValueError(f"form must be 'wide' or 'long', got {form!r}")
+        long = self._signposts_long(months, reliability)
+        return long if form == "long" else self._signposts_wide(long)
+
+    def _signposts_wide(self, long: pd.DataFrame) -> pd.DataFrame:
+        names = self.spec.outcome_names
+        cols = (["rank", "indicator", "description", "month", "p_reported",
+                 "expected_abs_shift", "top_outcome", "top_if_reported", "top_if_absent"]
+                + [f"{o} if {c}" for o in names for c in ("reported", "absent")]
+                + ["pareto_k"])
+        if long.empty:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for (ind, month), g in long.groupby(["indicator", "month"], sort=False):
+            g = g.set_index("outcome")
+            top = g["expected_abs_shift"].idxmax()
+            row = {"rank": int(g["rank"].iloc[0]), "indicator": ind,
+                   "description": self.spec.indicator(ind).description, "month": month,
+                   "p_reported": float(g["p_reported"].iloc[0]),
+                   "expected_abs_shift": float(g["expected_abs_shift"].max()),
+                   "top_outcome": top, "top_if_reported": float(g.loc[top, "shift_if_reported"]),
+                   "top_if_absent": float(g.loc[top, "shift_if_absent"]),
+                   "pareto_k": float(g["pareto_k"].max())}
+            for o in names:
+                row[f"{o} if reported"] = float(g.loc[o, "shift_if_reported"])
+                row[f"{o} if absent"] = float(g.loc[o, "shift_if_absent"])
+            rows.append(row)
+        df = pd.DataFrame(rows, columns=cols)
+        return df.sort_values(["expected_abs_shift"], ascending=False,
+                              kind="stable").reset_index(drop=True)
+
+    def _signposts_long(self, months: int, reliability: str) -> pd.DataFrame:
         """Indicators not yet seen, ranked by how much a report next month would move outcomes.
 
         For each binary/count indicator and each of the next ``months`` months: the probability
@@ -909,10 +1133,23 @@ class Forecast:
                  seed=meta["seed"], sizes=meta["sizes"],
                  diagnostics=Diagnostics(**meta["diagnostics"]), provenance=prov,
                  log_weights=lw, path=meta["path"], pareto_k=meta["pareto_k"],
-                 language=meta["language"])
+                 language=meta["language"], idata=_posterior_tree(draws, model.coords),
+                 as_of_rule=str(prov.get("as_of_rule", "unknown")))
         if meta.get("prior_p"):
             fc.__dict__["prior_p"] = meta["prior_p"]  # computed at save time; keep it
         return fc
+
+
+def _posterior_tree(draws: dict[str, np.ndarray], coords: dict[str, Any]) -> xr.DataTree:
+    """The stored draws as an ArviZ DataTree with a ``posterior`` group (as of a fresh fit)."""
+    dims = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
+            "hazard_logit": ("hazard", "month")}
+    ds = xr.Dataset({k: (("chain", "draw") + dims[k], v) for k, v in draws.items()},
+                    coords={k: v for k, v in coords.items() if k in
+                            {d for dd in dims.values() for d in dd}})
+    n_chain, n_draw = next(iter(draws.values())).shape[:2]
+    ds = ds.assign_coords(chain=np.arange(n_chain), draw=np.arange(n_draw))
+    return xr.DataTree.from_dict({"posterior": ds})
 
 
 def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:

@@ -57,8 +57,8 @@ NOTEBOOKS = {
                  "['p'],\n              'what_if': fast.table().set_index('outcome')['p'],\n"
                  "              'refit': refit.table().set_index('outcome')['p']})"),
         ("code", "refit.compare(before)['outcomes']"),
-        ("code", "att = refit.attribution()\natt.sort_values('shift', key=abs, ascending=False)"
-                 ".head(10)"),
+        ("code", "att = refit.attribution()\n"
+                 "att.head(10)  # one row per item, largest effect first"),
         ("code", "refit.signposts(months=1).head(10)"),
         ("code", "refit.surprise()"),
         ("code", "odd = iaf.Evidence(indicator='iamg_attacks_count', date='2026-02-20', "

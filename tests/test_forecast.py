@@ -259,7 +259,7 @@ def test_what_if_moves_the_expected_way(default_fit):
 
 
 def test_attribution_signposts_surprise_shapes(seed_forecast):
-    a = seed_forecast.attribution(refit=False)
+    a = seed_forecast.attribution(refit=False, form="long")
     assert set(a["item"]) == {e.id for e in seed_forecast.usable}
     assert a["shift"].abs().max() < 1
     assert a["reliable"].equals(a["pareto_k"] <= 0.7)   # psis rows: reliable iff k <= 0.7
@@ -279,7 +279,7 @@ def test_attribution_signposts_surprise_shapes(seed_forecast):
 
 def test_signposts_follow_the_report_model(default_fit):
     """Signposts are reweightings by the likelihood's own report model, and coherent."""
-    s = default_fit.signposts(months=1)
+    s = default_fit.signposts(months=1, form="long")
     assert s["rank"].min() == 1 and s["p_reported"].between(0, 1).all()
     assert (s["pareto_k"] <= 0.7).all()
     # A report next month moves the outcomes (a hypothetical dated after as_of once

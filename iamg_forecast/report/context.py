@@ -128,8 +128,8 @@ def build_context(fc, ledger: Any = None, language: str | None = None) -> Report
                          "term": term(r.p, language), "lo80": float(r.lo80),
                          "hi80": float(r.hi80),
                          "change": None if prev is None else float(r.p - prev)})
-    attribution = fc.attribution(refit=False)
-    signposts = fc.signposts(months=1)
+    attribution = fc.attribution(refit=False, form="long")
+    signposts = fc.signposts(months=1, form="long")
     top_signposts = []
     if len(signposts):
         best = signposts.sort_values("expected_abs_shift", ascending=False).drop_duplicates(
