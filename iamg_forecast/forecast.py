@@ -479,9 +479,23 @@ class Forecast:
         if not 0 <= h_idx < len(self.spec.months):
             raise ForecastError(f"horizon {hz_date} is outside the model's months "
                                 f"{self.spec.months[0]} to {self.spec.months[-1]}")
-        _, cum = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
+        _, cum = self._outcome_terms(data)
         p = cum[..., h_idx].copy()
         return _apply_resolutions(self.spec, p, data, h_idx)
+
+    def _outcome_terms(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`ScenarioModel._outcome_terms` over the stored draws, cached by what ``data``
+        says of the outcomes (the only slots it reads), so queries that change only evidence
+        cells (attribution, surprise, the curve's months) compute it once.
+        """
+        key = b"".join(np.ascontiguousarray(data[k]).tobytes() for k in _OUTCOME_KEYS)
+        cache = self.__dict__.setdefault("_outcome_cache", {})
+        if key not in cache:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            ll, cum = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
+            cache[key] = (np.asarray(ll), np.asarray(cum))
+        return cache[key]
 
     def outcome_curve(self) -> pd.DataFrame:
         """Probability of each outcome by every month-end from ``as_of`` to the horizon."""
@@ -565,8 +579,7 @@ class Forecast:
                                  cells=cells, outcomes=outcomes)
 
     def _outcome_loglik(self, data) -> np.ndarray:
-        ll, _ = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
-        return np.asarray(ll)
+        return self._outcome_terms(data)[0]
 
     def _log_ratio(self, new: dict[str, np.ndarray], old: dict[str, np.ndarray]) -> np.ndarray:
         """Log p(new data | draw) - log p(old data | draw), computed on changed cells only."""
@@ -964,24 +977,34 @@ class Forecast:
         return float(2 * min(c, 1 - c))
 
     # ---- reports (the report layer renders; these are conveniences for notebooks) ----------
-    def report(self, path: str | Path, *, ledger: Any = None, language: str | None = None
-               ) -> Path:
-        """Write the self-contained HTML report to ``path`` (see :mod:`iamg_forecast.report`)."""
+    def report(self, path: str | Path, *, ledger: Any = None, language: str | None = None,
+               log: Any = None, stale_after_days: int | None = None) -> Path:
+        """Write the self-contained HTML report to ``path`` (see :mod:`iamg_forecast.report`).
+
+        With ``ledger`` (and ``log``, the evidence log) the report shows the change since the
+        previous recorded forecast of the same questions, the items that caused it and the
+        history of the recorded forecasts.
+        """
         from iamg_forecast.report import write_html
 
-        return write_html(self, path, ledger=ledger, language=language)
+        return write_html(self, path, ledger=ledger, language=language, log=log,
+                          stale_after_days=stale_after_days)
 
-    def to_markdown(self, *, ledger: Any = None, language: str | None = None) -> str:
-        """The report as Markdown."""
+    def to_markdown(self, *, ledger: Any = None, language: str | None = None,
+                    log: Any = None, stale_after_days: int | None = None) -> str:
+        """The report as Markdown (the same sections as :meth:`report`, without charts)."""
         from iamg_forecast.report import to_markdown
 
-        return to_markdown(self, ledger=ledger, language=language)
+        return to_markdown(self, ledger=ledger, language=language, log=log,
+                           stale_after_days=stale_after_days)
 
-    def to_json(self, *, ledger: Any = None, language: str | None = None) -> str:
+    def to_json(self, *, ledger: Any = None, language: str | None = None, log: Any = None,
+                stale_after_days: int | None = None) -> str:
         """The report as JSON (versioned schema, see ``docs/report.md``)."""
         from iamg_forecast.report import to_json
 
-        return to_json(self, ledger=ledger, language=language)
+        return to_json(self, ledger=ledger, language=language, log=log,
+                       stale_after_days=stale_after_days)
 
     # ---- display and persistence --------------------------------------------------------
     def _repr_html_(self) -> str:
