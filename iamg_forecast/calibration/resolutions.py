@@ -67,7 +67,8 @@ def resolution_items(resolutions: Any, spec: Spec) -> list[Evidence]:
     """
     first: dict[str, tuple[str, str, int]] = {}
     for r in resolutions.itertuples():
-        if not bool(r.happened) or r.implied_by or r.outcome not in spec.outcome_names:
+        implied = isinstance(r.implied_by, str) and bool(r.implied_by)   # NaN when not implied
+        if not bool(r.happened) or implied or r.outcome not in spec.outcome_names:
             continue
         if spec.outcome(r.outcome).type == "none":
             continue

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["latent_charts", "curve_chart", "attribution_chart", "history_chart",
-           "history_figure", "to_data_uri", "overlapping_labels", "MAX_DATE_LABELS",
+           "to_data_uri", "overlapping_labels", "MAX_DATE_LABELS",
            "latent_figure", "curve_figure", "attribution_figure"]
 
 MAX_DATE_LABELS = 6
@@ -175,65 +175,15 @@ def attribution_chart(att, items=()) -> dict[str, str]:
                    "lowered)."}
 
 
-def history_figure(history, resolutions=None, outcomes=None, *, horizon: str | None = None
-                   ) -> Figure:
-    """Probability of each outcome across recorded forecasts, with resolutions marked.
-
-    Parameters
-    ----------
-    history : DataFrame
-        :meth:`Ledger.history` rows (``outcome, p, as_of, horizon``).
-    resolutions : DataFrame, optional
-        :meth:`Ledger.resolutions` rows; each is marked at its date (a filled circle at 100%
-        for "happened", an open one at 0% for "did not happen").
-    outcomes : list of str, optional
-        Outcomes to draw, one panel each (default: every outcome in ``history``).
-    horizon : str, optional
-        Only forecasts with this horizon (the same question).
-    """
-    import matplotlib.dates as mdates
-
-    h = history if horizon is None else history[history["horizon"] == horizon]
-    names = list(outcomes) if outcomes is not None else list(dict.fromkeys(h["outcome"]))
-    n = max(1, len(names))
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig = Figure(figsize=(2.6 * cols, 1.9 * rows))
-    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
-    fig.subplots_adjust(hspace=0.6, wspace=0.15)
-    for ax, name in zip(axes, names, strict=False):
-        sub = h[h["outcome"] == name]
-        xs = [dt.date.fromisoformat(str(a)) for a in sub["as_of"]]
-        ax.plot(xs, 100 * sub["p"].astype(float), marker="o", ms=3, color=BLUE, lw=1.2)
-        if resolutions is not None and len(resolutions):
-            for r in resolutions[resolutions["outcome"] == name].itertuples():
-                when = dt.date.fromisoformat(str(r.date))
-                y = 100 if r.happened else 0
-                ax.plot([when], [y], marker="o", ms=6, color=ORANGE,
-                        mfc=ORANGE if r.happened else "white", clip_on=False)
-                xs.append(when)
-        ax.set_ylim(-5, 105)
-        ax.set_title(name.replace("_", " "), fontsize=8, **PLAIN)
-        ax.tick_params(labelsize=6)
-        if xs:
-            lo, hi = min(xs), max(xs)
-            if lo == hi:
-                lo, hi = lo - dt.timedelta(days=15), hi + dt.timedelta(days=15)
-            ax.set_xlim(lo - dt.timedelta(days=3), hi + dt.timedelta(days=3))
-        loc = mdates.AutoDateLocator(minticks=2, maxticks=3)
-        ax.xaxis.set_major_locator(loc)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
-    for ax in axes[len(names):]:
-        ax.set_visible(False)
-    for ax in axes[::cols]:
-        ax.set_ylabel("probability (%)", fontsize=7)
-    return fig
-
-
 def history_chart(ledger, fc) -> dict[str, str]:
-    """The history of the recorded forecasts of ``fc``'s questions, as a data URI."""
-    fig = history_figure(ledger.history(), ledger.resolutions(), fc.spec.outcome_names,
-                         horizon=fc.horizon.isoformat())
+    """The history of the recorded forecasts of ``fc``'s questions, as a data URI.
+
+    Drawn by the ledger itself (:meth:`Ledger.plot_history`), so the notebook and the report
+    show the same chart.
+    """
+    recorded = set(ledger.history()["outcome"])
+    names = [o for o in fc.spec.outcome_names if o in recorded]
+    fig = ledger.plot_history(names, horizon=fc.horizon.isoformat())
     return {"uri": to_data_uri(fig),
             "alt": "Small multiples: the probability of each outcome in every recorded forecast "
                    "for the same horizon, by knowledge date; orange circles mark resolutions "

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from iamg_forecast import defaults
+from iamg_forecast.evidence.cells import usable_items
 from iamg_forecast.language import ICD203_BANDS, PHIA_BANDS, term
 
 __all__ = ["ReportContext", "build_context", "SCHEMA_VERSION", "pp", "pct"]
@@ -181,6 +182,10 @@ def _narrative(fc, table, attribution) -> list[dict[str, str]]:
             if abs(best["shift"]) >= 0.005:
                 top = (f" The evidence that moved it most is {best['indicator']} "
                        f"({best['item']}, {pp(best['shift'])}).")
+        resolved = _resolution_of(fc, r.outcome)
+        if resolved:
+            out.append({"outcome": r.outcome, "text": f"{o.question} Resolved: it {resolved}."})
+            continue
         text = (f"{o.question} We judge it {r.term} ({pct(r.p)}).{top}"
                 + (f" Its modelled drivers are {', '.join(drivers)}." if drivers else ""))
         out.append({"outcome": r.outcome, "text": text})
@@ -220,7 +225,7 @@ def _new_items(fc, prev: dict[str, Any], log) -> tuple[list, list]:
     prev_as_of = dt.date.fromisoformat(prev["as_of"])
     if log is not None:
         try:
-            before = [e for e in log.as_known_on(prev["created"]) if e.date <= prev_as_of]
+            before = usable_items(log.as_known_on(prev["created"]), prev_as_of)
         except Exception:  # noqa: BLE001 - an unreadable timestamp falls back to dates
             before = None
         if before is not None:
@@ -298,11 +303,13 @@ def _bottom_line(fc, headline, changes, know) -> list[str]:
     for c in big:
         r = by[c["outcome"]]
         cause = ""
-        if c["resolved_by"]:
-            cause = " because the question is now resolved"
-        elif c["causes"]:
+        if c["causes"]:
             top = c["causes"][0]
             cause = f", mainly because of {top['indicator']} ({top['date']})"
+        if r["resolved"]:
+            out.append(f"{r['question']} Resolved: it {r['resolved']} (the forecast of "
+                       f"{prev['as_of']} gave {pct(c['before'])}).")
+            continue
         out.append(f"{r['question']} Now {r['term']} ({pct(r['p'])}), "
                    f"{'up' if c['change'] > 0 else 'down'} {pp(abs(c['change']))[1:]} since "
                    f"the forecast of {prev['as_of']}{cause}.")
