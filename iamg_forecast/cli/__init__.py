@@ -39,6 +39,9 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_UNRELIABLE = 0, 2, 3
 
 
 def _mount_optional() -> None:
+    """Add the evidence and backtest commands (once; calling again changes nothing)."""
+    if any(g.name == "evidence" for g in app.registered_groups):
+        return
     from iamg_forecast.cli.evidence import app as evidence_app
 
     app.add_typer(evidence_app, name="evidence", help="Add, list, retract, amend, import and "
