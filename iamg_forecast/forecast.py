@@ -1016,15 +1016,24 @@ class Forecast:
             f"<tr><td>{html.escape(r.outcome)}</td><td>{r.p:.1%}</td>"
             f"<td>{html.escape(r.term)}</td><td>{r.lo80:.1%}–{r.hi80:.1%}</td></tr>"
             for r in t.itertuples())
-        return (f"{banner}<p>Forecast as of {self.as_of} for {self.horizon} "
-                f"({html.escape(self.path)}, {len(self.usable)} evidence items)</p>"
+        know = self.knowledge()
+        stale = ("" if know.warning is None else
+                 "<p style='color:#7a4b00;font-weight:bold'>" + html.escape(know.warning)
+                 + "</p>")
+        return (f"{banner}{stale}<p>Forecast as of {self.as_of} for {self.horizon} "
+                f"({html.escape(self.path)}, {len(self.usable)} evidence items). "
+                f"{html.escape(know.statement)}</p>"
                 "<table><tr><th>outcome</th><th>p</th><th>term</th><th>80% interval</th></tr>"
                 f"{rows}</table>")
 
     def __repr__(self) -> str:
         state = "reliable" if self.ok else "NOT reliable"
+        know = self.knowledge()
+        stale = "" if not know.stale else (
+            f", STALE: newest evidence {know.gap_days} days old" if know.gap_days is not None
+            else ", STALE: no evidence")
         return (f"Forecast(as_of={self.as_of}, horizon={self.horizon}, items={len(self.usable)},"
-                f" path={self.path!r}, {state})")
+                f" path={self.path!r}, {state}{stale})")
 
     def save(self, path: str | Path) -> Path:
         """Save to a directory: ``draws.nc`` (netCDF) and ``forecast.json``. No pickle.

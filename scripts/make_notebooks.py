@@ -37,7 +37,8 @@ NOTEBOOKS = {
         ("code", "fc.diagnostics"),
         ("code", "fc.latents()['mean'].sel(latent='iran_funding_capacity').to_series().head()"),
         ("code", "path = fc.report(work / 'report.html')\npath, path.stat().st_size"),
-        ("code", "assert path.exists()\nprint(fc.to_markdown()[:600])"),
+        ("code", "assert path.exists()\nmd = fc.to_markdown()\n"
+                 "print(md[md.index('## Bottom line'):md.index('## What changed')])"),
     ],
     "02_new_evidence.ipynb": [
         ("md", "# New evidence\n\nLog a new item, compare the instant what-if (importance "
