@@ -247,3 +247,25 @@ def test_score_on_an_empty_ledger_says_why(tmp_path):
 def test_model_repr_is_short():
     text = repr(iaf.load_model())
     assert len(text) < 200 and "9 outcomes" in text
+
+
+def test_bottom_line_names_a_cause_only_when_it_pushed_the_same_way(seed_forecast):
+    from iamg_forecast.report.context import _bottom_line
+
+    ctx = build_context(seed_forecast, charts=False)
+    rows = [{**r, "resolved": None} for r in ctx.headline]
+    name = rows[0]["outcome"]
+
+    def line(shift: float, change: float) -> str:
+        changes = {"previous": {"as_of": "2026-01-15"}, "outcomes": [
+            {"outcome": name, "change": change, "before": rows[0]["p"] - change,
+             "resolved_by": [], "rest": change - shift,
+             "causes": [{"indicator": "iamg_attacks_count", "date": "2026-01-20",
+                         "shift": shift}]}]}
+        return next(s for s in _bottom_line(seed_forecast, rows, changes, {})
+                    if "since the forecast" in s)
+
+    assert "mainly because of iamg_attacks_count" in line(0.04, 0.05)
+    opposite = line(-0.04, 0.05)   # the item pushed the other way: never "because of" it
+    assert "iamg_attacks_count" not in opposite and "not because of a single" in opposite
+    assert "partly because of" in line(0.01, 0.05)

@@ -170,8 +170,13 @@ def _print_table(fc, as_json: bool, stale_after: int | None = None) -> None:
               caption=know.statement)
     for col in ("outcome", "p", "term", "80% interval"):
         t.add_column(col)
+    logged = {e.indicator for e in fc.usable if e.indicator in fc.spec.outcome_names}
+    settled = {fc.spec.outcome(n).group for n in logged} - {None}
     for r in table.itertuples():
-        t.add_row(r.outcome, f"{r.p:.1%}", r.term, f"{r.lo80:.1%}-{r.hi80:.1%}")
+        group = fc.spec.outcome(r.outcome).group
+        said = ("resolved: happened" if r.outcome in logged else
+                "resolved: did not happen" if group in settled else r.term)
+        t.add_row(r.outcome, f"{r.p:.1%}", said, f"{r.lo80:.1%}-{r.hi80:.1%}")
     Console(soft_wrap=True).print(t)
     if know.warning:
         typer.echo("WARNING: " + know.warning, err=True)

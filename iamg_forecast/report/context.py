@@ -302,10 +302,15 @@ def _bottom_line(fc, headline, changes, know) -> list[str]:
     prev = changes.get("previous")
     for c in big:
         r = by[c["outcome"]]
-        cause = ""
-        if c["causes"]:
-            top = c["causes"][0]
-            cause = f", mainly because of {top['indicator']} ({top['date']})"
+        # name an item only when it pushed the same way and explains more than the rest
+        same = [k for k in c["causes"] if k["shift"] * c["change"] > 0]
+        if same and abs(same[0]["shift"]) >= abs(c["rest"]):
+            cause = f", mainly because of {same[0]['indicator']} ({same[0]['date']})"
+        elif same:
+            cause = (f", partly because of {same[0]['indicator']} ({same[0]['date']}); the "
+                     "rest is not from a single new item (months passing, sampling)")
+        else:
+            cause = ", not because of a single new item (months passing, sampling)"
         if r["resolved"]:
             out.append(f"{r['question']} Resolved: it {r['resolved']} (the forecast of "
                        f"{prev['as_of']} gave {pct(c['before'])}).")
