@@ -34,7 +34,7 @@ def session(tmp_path_factory):
     db = str(ws / "iamg.sqlite")
     out: dict = {"ws": ws, "db": db}
     out["first"] = cli("forecast", "--db", db, "--import-seed", "--as-of", "2026-02-28",
-                       "--save", str(ws / "fc1"), "--quiet")
+                       "--save", str(ws / "fc1"), "--quiet", "--stale-after", "20")
     cli("evidence", "add", "--db", db, "--indicator", "sistani_signals_opposition_to_maliki",
         "--date", "2026-03-06", "--value", "1", "--source", "Reuters $AP$",
         "--reliability", "B2", "--note", "Friday sermon <b>")
@@ -111,6 +111,10 @@ def test_score_explains_hindcasts_and_scores_them_on_request(session):
     assert {r["outcome"] for r in rows} >= {"maliki_confirmed", "sudani_return"}
 
 
-def test_knowledge_date_is_stated(session):
-    assert "Knowledge date 2026-02-28" in session["first"]
-    assert "Knowledge date 2026-03-31" in session["second"]
+def test_knowledge_date_and_staleness_are_stated(session):
+    first, second = session["first"], session["second"]
+    assert "Knowledge date 2026-02-28; newest evidence 2026-01-31" in first
+    # the seed evidence ends on 2026-01-31: 28 days before the knowledge date, over 20
+    assert re.search(r"WARNING: STALE: the newest evidence \(2026-01-31\) is 28 days older "
+                     r"than the knowledge date", first)
+    assert "Knowledge date 2026-03-31" in second and "STALE" not in second
