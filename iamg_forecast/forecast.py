@@ -41,7 +41,7 @@ from iamg_forecast.inference import (
     weighted_quantiles,
 )
 from iamg_forecast.language import term as estimative_term
-from iamg_forecast.likelihood import NP
+from iamg_forecast.likelihood import NP, count_predictive
 from iamg_forecast.model import Intervention, ScenarioModel
 from iamg_forecast.priorcheck import prior_outcome_probs
 from iamg_forecast.spec import Spec, month_end
@@ -214,7 +214,9 @@ class Knowledge:
 
 
 # Data slots that say what is known of the outcomes (as opposed to indicator reports).
-_OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "obs_through")
+_OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "group_state", "hist_row",
+                 "hist_month", "hist_sign", "hist_on", "choice_group", "choice_month",
+                 "choice_index", "choice_on", "obs_through")
 
 
 SAVED_FILES = frozenset({"draws.nc", "forecast.json"})
@@ -964,11 +966,10 @@ class Forecast:
             p1 = r / (1 + np.exp(-eta)) + (1 - r) * fr
             return float(w @ (p1 if it.value >= 0.5 else 1 - p1))
         if ind.kind == "count":
-            lam = np.exp(np.clip(eta, -30, 30))
-            upper = r * stats.poisson.sf(it.value - 1, lam) + (1 - r) * stats.poisson.sf(
-                it.value - 1, fr)
-            lower = r * stats.poisson.cdf(it.value, lam) + (1 - r) * stats.poisson.cdf(
-                it.value, fr)
+            true = count_predictive(np.exp(np.clip(eta, -30, 30)),
+                                    ind.dispersion.value if ind.dispersion else 0.0)
+            upper = r * true.sf(it.value - 1) + (1 - r) * stats.poisson.sf(it.value - 1, fr)
+            lower = r * true.cdf(it.value) + (1 - r) * stats.poisson.cdf(it.value, fr)
             return float(min(w @ upper, w @ lower))
         sd = ind.obs_sd.value
         cdf = r * stats.norm.cdf(it.value, eta, sd) + (1 - r) * stats.norm.cdf(
@@ -1195,9 +1196,7 @@ def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.
     for g_i, g in enumerate(spec.competing_groups):
         m = int(data["group_month"][g_i])
         if 0 <= m <= h_idx:
-            choices = [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
-            ordered = choices + [g.reference]
-            chosen = ordered[int(data["group_choice"][g_i])]
+            chosen = spec.choices(g.name)[int(data["group_choice"][g_i])]
             for name in spec.group_members(g.name):
                 p[:, names.index(name)] = 1.0 if name == chosen else 0.0
     return p

@@ -42,6 +42,16 @@ __all__ = ["compile_kernel", "KernelUnsupported", "kernel_layout", "FAMILY_CODES
 FAMILY_CODES = {"Normal": 0, "HalfNormal": 1, "LogNormal": 2, "Gamma": 3, "Exponential": 4,
                 "Beta": 5, "StudentT": 6}
 _CELL_FIELDS = ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")
+# The data slots the kernel reads, in the order of their offsets in ``so``; then the history
+# and choice capacities, then per indicator kind its cell fields and its capacity.
+_SLOTS = ("event_month", "obs_through", "do_mask", "do_value", "window", "hist_row",
+          "hist_month", "hist_sign", "hist_on", "choice_group", "choice_month", "choice_index",
+          "choice_on")
+(SLOT_EVENT, SLOT_OBS, SLOT_DO_MASK, SLOT_DO_VALUE, SLOT_WINDOW, SLOT_H_ROW, SLOT_H_MONTH,
+ SLOT_H_SIGN, SLOT_H_ON, SLOT_C_GROUP, SLOT_C_MONTH, SLOT_C_INDEX, SLOT_C_ON, CAP_H,
+ CAP_C) = range(len(_SLOTS) + 2)
+CELLS_AT = len(_SLOTS) + 2            # first offset of the evidence cells of kind 0
+CELLS_STRIDE = len(_CELL_FIELDS) + 1  # offsets per indicator kind: its fields, then capacity
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -116,7 +126,7 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     >>> from iamg_forecast.model import load_model
     >>> layout = kernel_layout(load_model(), ["latent_state"])
     >>> layout.n_dim, layout.names[-1], layout.shapes[-1]
-    (303, 'latent_state', (9, 26))
+    (437, 'latent_state', (12, 26))
     """
     pmm = model.pymc_model
     s = model.spec
@@ -209,28 +219,30 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     hazard = model.coords["hazard"]
     load_ord, load_ptr = _csr(loads[:, 0], n_ind)
     drv_ord, drv_ptr = _csr(drivers[:, 0], len(hazard))
+    trend = np.full(len(hazard), -1, dtype=np.int64)   # per row: its trend row, or -1
+    for row, t_row, _ in ent["trend"]:
+        trend[row] = t_row
     ev_rows = np.array([hazard.index(o.name) for o in s.outcomes if o.type == "event"],
                        dtype=np.int64)
     groups = s.competing_groups
-    max_c = max([len(s.group_members(g.name)) - 1 for g in groups], default=0)
-    grp = np.full((len(groups), 1 + max(max_c, 1)), -1, dtype=np.int64)
+    max_c = max([len(s.choices(g.name)) for g in groups], default=1)
+    grp = np.full((len(groups), max(max_c, 1)), -1, dtype=np.int64)
     n_choice = np.zeros(len(groups), dtype=np.int64)
     for gi, g in enumerate(groups):
-        choices = [c for c in s.group_members(g.name)[:-1] if c != g.reference]
-        grp[gi, 0] = hazard.index(g.name)
-        grp[gi, 1:1 + len(choices)] = [hazard.index(c) for c in choices]
+        choices = s.choices(g.name)
+        grp[gi, :len(choices)] = [hazard.index(c) for c in choices]
         n_choice[gi] = len(choices)
 
-    # offsets of the data slots inside the packed vector
+    # offsets of the data slots inside the packed vector (named: see the SLOT_* constants)
     slot = {name: (off, shape) for name, off, shape, _ in model.slot_layout}
     kinds = set(int(k) for k in np.unique(model.indicator_constants["kind"]))
-    so = [slot[k][0] for k in ("event_month", "group_month", "group_choice", "obs_through",
-                               "do_mask", "do_value", "window")]
+    so = [slot[k][0] for k in _SLOTS]
+    so += [slot["hist_on"][1][0], slot["choice_on"][1][0]]
     for code in range(3):
         so += [slot[f"cells{code}_{f}"][0] for f in _CELL_FIELDS]
         so.append(slot[f"cells{code}_on"][1][0] if code in kinds else 0)
     consts = (fam, np.ascontiguousarray(par), xi, boff, np.array([z_off, depth, n_m], np.int64), sd,
-              links, loads, load_ord, load_ptr, drivers, drv_ord, drv_ptr, ev_rows, grp,
+              links, loads, load_ord, load_ptr, drivers, drv_ord, drv_ptr, trend, ev_rows, grp,
               n_choice, np.array(so, dtype=np.int64))
     return KernelLayout(consts=consts, n_dim=n_dim, names=names, slices=out_slices,
                         shapes=out_shapes, gather=np.concatenate(gather).astype(np.int64),
@@ -334,8 +346,8 @@ def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
                     cur[links[k, 0], m] += w * xs[r - 1, links[k, 1], m]
         for la in range(n_lat):
             for m in range(n_months):
-                if data[so[4] + la * n_all + m] > 0.5:
-                    cur[la, m] = data[so[5] + la * n_all + m]
+                if data[so[SLOT_DO_MASK] + la * n_all + m] > 0.5:
+                    cur[la, m] = data[so[SLOT_DO_VALUE] + la * n_all + m]
         xs[r] = cur
     return xs
 
@@ -360,7 +372,7 @@ def hazard_history(hz, ghz, h, month, obs, win):
 
 @_jit
 def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
-           drivers, drv_ord, drv_ptr, ev_rows, grp, n_choice, so, gather):
+           drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, so, gather):
     vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
     n_all = zd[2]
     xs = paths(x, vals, boff, zd[0], zd[1], sd, links, data, so, n_all, n_all)
@@ -370,7 +382,7 @@ def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr
 
 @_jit
 def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
-              drivers, drv_ord, drv_ptr, ev_rows, grp, n_choice, so):
+              drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, so):
     z_off, depth = zd[0], zd[1]
     n_lat = sd.shape[0]
     n_all = zd[2]
@@ -382,8 +394,8 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
         u = x[z_off + k]
         total += -0.5 * u * u - 0.5 * math.log(2 * math.pi)
         grad[z_off + k] = -u
-    win = int(data[so[6]])
-    obs = int(data[so[3]])
+    win = int(data[so[SLOT_WINDOW]])
+    obs = int(data[so[SLOT_OBS]])
     xs = paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, win)
     lat = xs[depth]
     gval = np.zeros(vals.shape[0])
@@ -391,7 +403,7 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
 
     # evidence cells: log(r p_true(value | eta) + (1 - r) p_false(value))
     for code in range(3):
-        base = 7 + 8 * code
+        base = CELLS_AT + CELLS_STRIDE * code
         for c in range(so[base + 7]):
             on = data[so[base + 6] + c]
             if on == 0.0:
@@ -413,8 +425,17 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             elif code == 1:
                 ec = min(max(eta, -30.0), 30.0)
                 yc = max(y, 0.0)
-                t_ll = yc * ec - math.exp(ec) - math.lgamma(yc + 1.0)
-                d_ll = (yc - math.exp(ec)) if -30.0 <= eta <= 30.0 else 0.0
+                mu = math.exp(ec)
+                phi = data[so[base + 3] + c]   # the count's dispersion (0: Poisson)
+                if phi > 0.0:
+                    t_ll = (math.lgamma(yc + phi) - math.lgamma(phi) - math.lgamma(yc + 1.0)
+                            + phi * math.log(phi) - (phi + yc) * math.log(phi + mu) + yc * ec)
+                    d_ll = yc - (phi + yc) * mu / (phi + mu)
+                else:
+                    t_ll = yc * ec - mu - math.lgamma(yc + 1.0)
+                    d_ll = yc - mu
+                if not -30.0 <= eta <= 30.0:
+                    d_ll = 0.0
             else:
                 osd = data[so[base + 3] + c]
                 zz = (y - eta) / osd
@@ -442,35 +463,50 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             for q in range(drv_ptr[h], drv_ptr[h + 1]):
                 k = drv_ord[q]
                 v += drivers[k, 2] * vals[boff[5] + k] * lat[drivers[k, 1], m]
+            if trend[h] >= 0:
+                v += vals[boff[4] + trend[h]] * m
             hz[h, m] = v
     ghz = np.zeros((n_h, win))
     for j in range(ev_rows.shape[0]):
-        total += hazard_history(hz, ghz, ev_rows[j], int(data[so[0] + j]), obs, win)
+        total += hazard_history(hz, ghz, ev_rows[j], int(data[so[SLOT_EVENT] + j]), obs, win)
+    # competing groups: the steps known (log sigmoid of +-logit) and the choices made
+    for c in range(so[CAP_H]):
+        on = data[so[SLOT_H_ON] + c]
+        if on == 0.0:
+            continue
+        h = int(data[so[SLOT_H_ROW] + c])
+        m = int(data[so[SLOT_H_MONTH] + c])
+        sg = data[so[SLOT_H_SIGN] + c]
+        total -= on * softplus(-sg * hz[h, m])
+        ghz[h, m] += on * sg * sigmoid(-sg * hz[h, m])
     full = np.empty(grp.shape[1])
-    for gi in range(grp.shape[0]):
+    for c in range(so[CAP_C]):
+        on = data[so[SLOT_C_ON] + c]
+        if on == 0.0:
+            continue
+        gi = int(data[so[SLOT_C_GROUP] + c])
+        m = int(data[so[SLOT_C_MONTH] + c])
+        gc = int(data[so[SLOT_C_INDEX] + c])
         nc = n_choice[gi]
-        m = int(data[so[1] + gi])
-        gc = int(data[so[2] + gi])
-        total += hazard_history(hz, ghz, grp[gi, 0], m, obs, win)
-        if 0 <= m < win and 0 <= gc <= nc:  # the choice made: a softmax with reference 0
-            mx = 0.0
-            for j in range(nc):
-                full[j] = hz[grp[gi, 1 + j], m]
-                mx = max(mx, full[j])
-            full[nc] = 0.0
-            ssum = 0.0
-            for j in range(nc + 1):
-                ssum += math.exp(full[j] - mx)
-            lse = mx + math.log(ssum)
-            total += full[gc] - lse
-            for j in range(nc):
-                ghz[grp[gi, 1 + j], m] += (1.0 if j == gc else 0.0) - math.exp(full[j] - lse)
+        mx = -np.inf
+        for j in range(nc):
+            full[j] = hz[grp[gi, j], m]
+            mx = max(mx, full[j])
+        ssum = 0.0
+        for j in range(nc):
+            ssum += math.exp(full[j] - mx)
+        lse = mx + math.log(ssum)
+        total += on * (full[gc] - lse)
+        for j in range(nc):
+            ghz[grp[gi, j], m] += on * ((1.0 if j == gc else 0.0) - math.exp(full[j] - lse))
     for h in range(n_h):
         for m in range(win):
             g = ghz[h, m]
             if g == 0.0:
                 continue
             gval[boff[4] + h] += g
+            if trend[h] >= 0:
+                gval[boff[4] + trend[h]] += g * m
             for q in range(drv_ptr[h], drv_ptr[h + 1]):
                 k = drv_ord[q]
                 gval[boff[5] + k] += g * drivers[k, 2] * lat[drivers[k, 1], m]
@@ -482,7 +518,7 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
     for r in range(depth, -1, -1):
         for la in range(n_lat):
             for m in range(win):
-                if data[so[4] + la * n_all + m] > 0.5:
+                if data[so[SLOT_DO_MASK] + la * n_all + m] > 0.5:
                     gcur[la, m] = 0.0
         gwalk += gcur
         if r > 0:

@@ -14,9 +14,10 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.special as sps
 
-__all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "competing_cumulative",
-           "event_loglik", "competing_loglik", "KIND_CODES", "sparse_cell_loglik", "cell_terms",
-           "mixture_loglik"]
+__all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "group_cumulative",
+           "event_loglik", "history_loglik", "choice_loglik", "log_softmax_choices",
+           "KIND_CODES", "sparse_cell_loglik", "cell_terms", "mixture_loglik",
+           "count_predictive"]
 
 KIND_CODES = {"binary": 0, "count": 1, "continuous": 2}
 
@@ -25,7 +26,7 @@ NP = SimpleNamespace(
     log_sigmoid=lambda x: -np.logaddexp(0.0, -x), gammaln=sps.gammaln,
     logaddexp=np.logaddexp, cumsum=np.cumsum, sum=np.sum, maximum=np.maximum,
     clip=np.clip, concat=np.concatenate, ones_like=np.ones_like,
-    arange=np.arange, expand=np.expand_dims, eq=np.equal,
+    arange=np.arange, expand=np.expand_dims, eq=np.equal, sign=np.sign, stack=np.stack,
 )
 
 
@@ -37,7 +38,7 @@ def _pt_ops() -> SimpleNamespace:
         log_sigmoid=lambda x: -pt.softplus(-x), gammaln=pt.gammaln,
         logaddexp=pt.logaddexp, cumsum=pt.cumsum, sum=pt.sum, maximum=pt.maximum,
         clip=pt.clip, concat=pt.concatenate, ones_like=pt.ones_like,
-        arange=pt.arange, expand=pt.expand_dims, eq=pt.eq,
+        arange=pt.arange, expand=pt.expand_dims, eq=pt.eq, sign=pt.sign, stack=pt.stack,
     )
 
 
@@ -63,10 +64,33 @@ def _true_ll(code, eta, y, osd, ops):
     if code == KIND_CODES["binary"]:
         return ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
     if code == KIND_CODES["count"]:
+        # ``osd`` holds a count indicator's dispersion: > 0 negative binomial, 0 Poisson
         eta_c = ops.clip(eta, -30.0, 30.0)  # keep exp finite in wild warm-up regions
         yc = ops.maximum(y, 0.0)
-        return yc * eta_c - ops.exp(eta_c) - ops.gammaln(yc + 1.0)
+        mu = ops.exp(eta_c)
+        phi = ops.maximum(osd, 1e-12)
+        nb = (ops.gammaln(yc + phi) - ops.gammaln(phi) - ops.gammaln(yc + 1.0)
+              + phi * ops.log(phi) - (phi + yc) * ops.log(phi + mu) + yc * eta_c)
+        pois = yc * eta_c - mu - ops.gammaln(yc + 1.0)
+        return ops.where(osd > 0, nb, pois)
     return _normal_logpdf(y, eta, osd, ops)
+
+
+def count_predictive(mu, dispersion: float):
+    """The predictive distribution of a count with mean ``mu`` (SciPy, frozen): Poisson, or
+    negative binomial when ``dispersion > 0``.
+
+    Examples
+    --------
+    >>> [round(float(count_predictive(4.0, phi).var()), 6) for phi in (0.0, 2.0)]
+    [4.0, 12.0]
+    """
+    from scipy import stats
+
+    mu = np.asarray(mu, dtype=float)
+    if dispersion > 0:
+        return stats.nbinom(dispersion, dispersion / (dispersion + mu))
+    return stats.poisson(mu)
 
 
 def _false_ll(code, y, fr, fsd, fmu):
@@ -206,45 +230,114 @@ def event_loglik(logit_h, event_month, obs_through, ops=NP):
     return ops.sum(ll, axis=-1)
 
 
-def _log_softmax_choices(choice_logit, ops):
-    """Log-softmax over choices with an implicit reference logit 0 appended last.
+def log_softmax_choices(choice_logit, ops=NP):
+    """Log-softmax over the choice axis ``-2`` of ``(..., C, M)`` logits (every choice has
+    its own logit: none is a fixed reference).
 
-    ``choice_logit`` is ``(..., C-1, M)``; returns ``(..., C, M)``.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [round(float(np.exp(v)), 3) for v in log_softmax_choices(np.zeros((2, 1)))[:, 0]]
+    [0.5, 0.5]
     """
-    ref = 0.0 * choice_logit[..., :1, :]
-    full = ops.concat([choice_logit, ref], axis=-2)
-    mx = full.max(axis=-2, keepdims=True)
-    lse = mx + ops.log(ops.sum(ops.exp(full - mx), axis=-2, keepdims=True))
-    return full - lse
+    mx = choice_logit.max(axis=-2, keepdims=True)
+    lse = mx + ops.log(ops.sum(ops.exp(choice_logit - mx), axis=-2, keepdims=True))
+    return choice_logit - lse
 
 
-def competing_loglik(group_logit, choice_logit, group_month, group_choice, obs_through,
-                     ops=NP):
-    """Log-likelihood of one competing group (e.g. PM selection) up to ``obs_through``.
+def history_loglik(hz, row, month, sign, on, ops=NP):
+    """Log-likelihood of a group's known steps: ``sum(on * log sigmoid(sign * hz[row, month]))``.
+
+    A competing group's history (the steps that happened, and the ones that did not, month by
+    month) is a list of such cells, built from the dated milestones and resolutions by
+    :func:`iamg_forecast.evidence.cells.group_history`; padding cells have ``on = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> i = np.array([0, 0])
+    >>> round(float(history_loglik(np.zeros((1, 2)), i, np.array([0, 1]), np.array([-1, 1]),
+    ...                            np.ones(2))), 4)   # survived a month, then happened
+    -1.3863
+    """
+    return ops.sum(on * ops.log_sigmoid(sign * hz[..., row, month]), axis=-1)
+
+
+def choice_loglik(choice_logit, month, choice, on, ops=NP):
+    """Log-likelihood of the choices made (a designation, or the event itself) at ``month``.
+
+    ``choice_logit`` is ``(..., C, M)``; cells give the month and the index of the choice.
+    """
+    logsm = log_softmax_choices(choice_logit, ops)
+    return ops.sum(on * logsm[..., choice, month], axis=-1)
+
+
+def group_cumulative(g_logit, choice_logit, state, obs_through, n_months, stage_logit=None,
+                     ops=NP, n_choices=None):
+    """Probability that the group's event happens after ``obs_through`` and by each month, by
+    choice, from the process state known at ``obs_through``.
+
+    Without stages, the event happens each month with probability ``sigmoid(g_logit)``. With
+    them (see :class:`~iamg_forecast.spec.Stages`) the chain's states are: awaiting the
+    president (0), president in office (1), a designate of choice ``c`` (``2 + c``), formed
+    (``2 + C + c``); ``g_logit`` moves 0 to 1 and ``stage_logit`` holds the designation, vote,
+    same-month vote and failure logits (rows of ``(..., 4, M)``). Steps follow one another in
+    one month: president, designation (its choice by the softmax), same-month vote.
 
     Parameters
     ----------
-    group_logit : array (..., M)
-        Monthly hazard logit that the group's event happens.
-    choice_logit : array (..., C-1, M)
-        Logits of the non-reference choices (the reference has logit 0 and comes last).
-    group_month : int
-        Month the event was logged (-1: not yet).
-    group_choice : int
-        Index of the realised choice in ``[non-reference..., reference]`` (-1: not yet).
+    g_logit : array (..., M)
+    choice_logit : array (..., C, M)
+    state : int
+        Chain state at ``obs_through`` (0 for an unstaged group that has not happened).
     obs_through : int
-        Last month whose absence of the event is known.
+    n_months : int
+    stage_logit : array (..., 4, M), optional
+    ops : namespace
+    n_choices : int, optional
+        ``C`` (needed when the shape is symbolic, as in the PyTensor graph).
+
+    Returns
+    -------
+    array (..., C + 1, M)
+        Cumulative probability of each choice, then the probability that the event has not
+        happened, by each month; zero change up to ``obs_through``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = group_cumulative(np.zeros(2), np.zeros((2, 2)), 0, -1, 2)
+    >>> [round(float(x), 3) for x in c[:, -1]]   # two choices, then none
+    [0.375, 0.375, 0.25]
     """
-    m = _month_index(group_logit.shape[-1], ops)
-    happened = group_month >= 0
-    before = ops.where(happened, m < group_month, m <= obs_through)
-    at = ops.where(happened, ops.eq(m, group_month), ops.eq(m, -100))
-    logsm = _log_softmax_choices(choice_logit, ops)
-    n_choice = logsm.shape[-2]
-    onehot = ops.eq(ops.arange(n_choice)[:, None], group_choice) * 1.0
-    choice_ll = ops.sum(logsm * onehot, axis=-2)
-    ll = before * ops.log_sigmoid(-group_logit) + at * (ops.log_sigmoid(group_logit) + choice_ll)
-    return ops.sum(ll, axis=-1)
+    n_c = int(choice_logit.shape[-2]) if n_choices is None else n_choices
+    logsm = log_softmax_choices(choice_logit, ops)
+    p0 = ops.ones_like(g_logit[..., 0]) * ops.eq(state, 0)
+    p1 = ops.ones_like(g_logit[..., 0]) * ops.eq(state, 1)
+    p2 = [ops.ones_like(g_logit[..., 0]) * ops.eq(state, 2 + c) for c in range(n_c)]
+    formed = [0.0 * g_logit[..., 0] for _ in range(n_c)]
+    cum = []
+    for m in range(n_months):
+        w = ops.maximum(ops.sign(m - obs_through), 0.0)   # 1 after obs_through, else 0
+        a = w * ops.sigmoid(g_logit[..., m])
+        pi = [ops.exp(logsm[..., c, m]) for c in range(n_c)]
+        if stage_logit is None:
+            for c in range(n_c):
+                formed[c] = formed[c] + p0 * a * pi[c]
+            p0 = p0 * (1.0 - a)
+        else:
+            b, v, vs, f = (ops.sigmoid(stage_logit[..., k, m]) for k in range(4))
+            elected = p0 * a
+            named = (elected + w * p1) * b
+            fail = [w * p2[c] * (1.0 - v) * f for c in range(n_c)]
+            vote = [w * p2[c] * v for c in range(n_c)]
+            p0 = p0 - elected
+            p1 = p1 + elected - named + sum(fail)
+            for c in range(n_c):
+                p2[c] = p2[c] - fail[c] - vote[c] + named * pi[c] * (1.0 - vs)
+                formed[c] = formed[c] + vote[c] + named * pi[c] * vs
+        cum.append(ops.stack(formed + [p0 + p1 + sum(p2)], axis=-1))
+    return ops.stack(cum, axis=-1)
 
 
 def event_cumulative(logit_h, obs_through, ops=NP):
@@ -263,27 +356,3 @@ def event_cumulative(logit_h, obs_through, ops=NP):
     window = (m > obs_through) * 1.0
     log_surv = ops.cumsum(window * ops.log_sigmoid(-logit_h), axis=-1)
     return 1.0 - ops.exp(log_surv)
-
-
-def competing_cumulative(group_logit, choice_logit, obs_through, ops=NP):
-    """Cumulative probability of each choice (and of none) after ``obs_through``, by month.
-
-    Returns ``(..., C + 1, M)``: the C choices in ``[non-reference..., reference]`` order, then
-    the probability that the event has not happened. The rows sum to one in every month.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = competing_cumulative(np.zeros(2), np.zeros((1, 2)), -1)
-    >>> [round(float(x), 3) for x in c[:, -1]]   # two choices, then none
-    [0.375, 0.375, 0.25]
-    """
-    m = _month_index(group_logit.shape[-1], ops)
-    window = (m > obs_through) * 1.0
-    log_surv = ops.cumsum(window * ops.log_sigmoid(-group_logit), axis=-1)
-    surv = ops.exp(log_surv)
-    log_surv_prev = log_surv - window * ops.log_sigmoid(-group_logit)
-    inc = window * ops.exp(log_surv_prev + ops.log_sigmoid(group_logit))
-    probs = ops.exp(_log_softmax_choices(choice_logit, ops))
-    cum = ops.cumsum(ops.expand(inc, -2) * probs, axis=-1)
-    return ops.concat([cum, ops.expand(surv, -2)], axis=-2)

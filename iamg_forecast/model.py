@@ -26,13 +26,14 @@ from iamg_forecast.likelihood import (
     PT,
     cell_loglik,
     cell_terms,
-    competing_cumulative,
-    competing_loglik,
+    choice_loglik,
     event_cumulative,
     event_loglik,
+    group_cumulative,
+    history_loglik,
     sparse_cell_loglik,
 )
-from iamg_forecast.spec import PriorSpec, Spec, load_spec
+from iamg_forecast.spec import STAGE_ROWS, PriorSpec, Spec, load_spec
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -111,15 +112,19 @@ def likelihood_window(data: dict[str, np.ndarray]) -> int:
     Examples
     --------
     >>> d = {"obs_through": np.array(2), "event_month": np.array([-1]),
-    ...      "group_month": np.array([4]), "ind_observed": np.zeros((1, 10))}
+    ...      "hist_month": np.array([4, 0]), "hist_on": np.array([1.0, 0.0]),
+    ...      "choice_month": np.array([0]), "choice_on": np.array([0.0]),
+    ...      "ind_observed": np.zeros((1, 10))}
     >>> likelihood_window(d)
     5
     """
     n_months = np.shape(data["ind_observed"])[-1]
     observed_months = np.nonzero(np.asarray(data["ind_observed"]).any(axis=0))[0]
+    steps = [np.asarray(data[f"{k}_month"])[np.asarray(data[f"{k}_on"]) > 0]
+             for k in ("hist", "choice")]
     last = max([int(np.max(data["obs_through"]))]
                + [int(x) for x in np.ravel(data["event_month"])]
-               + [int(x) for x in np.ravel(data["group_month"])]
+               + [int(x) for a in steps for x in a]
                + [int(x) for x in observed_months])
     return int(min(max(last + 1, 1), n_months))
 
@@ -144,12 +149,8 @@ class Intervention:
 
 
 def hazard_rows(spec: Spec) -> list[str]:
-    """Names of the hazard-logit rows: event outcomes, group hazards, non-reference choices."""
-    rows = [o.name for o in spec.outcomes if o.type == "event"]
-    for g in spec.competing_groups:
-        rows.append(g.name)
-        rows += [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
-    return rows
+    """Names of the hazard-logit rows (:attr:`Spec.hazard_rows`)."""
+    return spec.hazard_rows
 
 
 def prior_families(priors: list[PriorSpec]) -> dict[str, list[int]]:
@@ -284,7 +285,10 @@ class ScenarioModel:
                  for ind in s.indicators for ld in ind.loadings]
         drivers = [(rows.index(r), lat[d.latent], d.sign)
                    for r, d in self._drivers()]
-        return {"loading": loads, "driver": drivers}
+        # (row, trend row, 1): a group's first step gains ``trend * month``
+        trends = [(rows.index(g.name), rows.index(f"{g.name}:trend"), 1)
+                  for g in s.competing_groups if g.hazard_trend is not None]
+        return {"loading": loads, "driver": drivers, "trend": trends}
 
     def parameter_blocks(self) -> dict[str, tuple[str, list[str], list[PriorSpec]]]:
         """Each parameter block's ``(dim, labels, priors)``, in the order the graph builds them.
@@ -303,8 +307,7 @@ class ScenarioModel:
             "loading_size": ("loading", [f"{i}:{ld.latent}" for i, ld in loads],
                              [ld.prior for _, ld in loads]),
             "baseline": ("indicator", s.indicator_names, [ind.baseline for ind in s.indicators]),
-            "hazard_base": ("hazard", rows, [s.outcome(r).base if r in s.outcome_names
-                                             else s.group(r).hazard for r in rows]),
+            "hazard_base": ("hazard", rows, [s.hazard_prior(r) for r in rows]),
             "driver_effect": ("driver", [f"{r}:{d.latent}" for r, d in drivers],
                               [d.prior for _, d in drivers]),
         }
@@ -315,9 +318,11 @@ class ScenarioModel:
         """``(hazard row, driver)`` pairs in hazard-row order."""
         s = self.spec
         out: list[tuple[str, object]] = []
+        groups = {g.name for g in s.competing_groups}
         for r in hazard_rows(s):
-            owner = s.outcome(r) if r in s.outcome_names else s.group(r)
-            out += [(r, d) for d in owner.drivers]
+            owner = s.outcome(r) if r in s.outcome_names else (
+                s.group(r) if r in groups else None)   # stage rows have no drivers
+            out += [(r, d) for d in (owner.drivers if owner is not None else [])]
         return out
 
     def derived_paths(self, post: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -350,6 +355,9 @@ class ScenarioModel:
             values = np.asarray(post[block], dtype=float) if block in post else None
             for k, (row, col, sign) in enumerate(self.weight_entries[key]):
                 res[..., row, :] += (sign * values[..., k])[..., None] * lat[..., col, :]
+            if name == "hazard_logit":
+                for row, trend, _ in self.weight_entries["trend"]:
+                    res[..., row, :] += b[..., trend, None] * np.arange(lat.shape[-1])
             out[name] = res
         return out
 
@@ -556,13 +564,20 @@ class ScenarioModel:
                 dfx = block("driver_effect")
                 w_hz = _signed_matrix(dfx, entries["driver"], (len(rows), len(order)))
 
+            trend = entries["trend"]
+            t_rows = np.array([r for r, _, _ in trend], dtype=np.int64)
+            t_src = np.array([t for _, t, _ in trend], dtype=np.int64)
+
             def hazards(states):
-                if w_hz is None:
-                    return base[:, None] + pt.zeros((len(rows), states.shape[1]))
-                return base[:, None] + pt.dot(w_hz, states)
+                out = base[:, None] + (pt.zeros((len(rows), states.shape[1])) if w_hz is None
+                                       else pt.dot(w_hz, states))
+                if len(trend):   # pressure that builds month by month
+                    clock = pt.arange(states.shape[1], dtype="float64")
+                    out = pt.inc_subtensor(out[t_rows], base[t_src][:, None] * clock[None, :])
+                return out
 
             hz = pm.Deterministic("hazard_logit", hazards(latent), dims=("hazard", "month"))
-            ll_out, _ = self._outcome_terms(hazards(latent_w), data, ops=PT)
+            ll_out, _ = self._outcome_terms(hazards(latent_w), data, ops=PT, cum=False)
             pm.Potential("outcomes_known", ll_out)
             pm.Deterministic("outcome_cum", self._outcome_terms(hz, data, ops=PT)[1],
                              dims=("outcome", "month"))
@@ -597,7 +612,10 @@ class ScenarioModel:
         kind = np.array([KIND_CODES[i.kind] for i in s.indicators])
         fr = np.array([i.false_report_rate.value if i.false_report_rate else 0.5
                        for i in s.indicators])
-        osd = np.array([i.obs_sd.value if i.obs_sd else 1.0 for i in s.indicators])
+        # the kind's scale: a continuous report's sd; a count's dispersion (0: Poisson)
+        osd = np.array([i.obs_sd.value if i.obs_sd else (
+            (i.dispersion.value if i.dispersion else 0.0) if i.kind == "count" else 1.0)
+            for i in s.indicators])
         fsd = np.array([i.false_report_sd.value if i.false_report_sd else 1.0
                         for i in s.indicators])
         fmu = np.array([i.baseline.mu if (i.kind == "continuous" and i.baseline.mu is not None)
@@ -634,14 +652,16 @@ class ScenarioModel:
                                         sl["false_rate"], sl["obs_sd"], sl["false_sd"],
                                         sl["false_mu"], ops=NP)
         if outcomes:
-            total = total + np.asarray(self._outcome_terms(hz, data, ops=NP)[0])
+            total = total + np.asarray(self._outcome_terms(hz, data, ops=NP, cum=False)[0])
         return total
 
-    def _outcome_terms(self, hz, data, ops):
-        """Outcome log-likelihood (known absence/resolution) and cumulative probabilities.
+    def _outcome_terms(self, hz, data, ops, cum: bool = True):
+        """Outcome log-likelihood (known absence, steps, resolutions) and cumulative
+        probabilities.
 
         ``hz`` is ``(..., hazard, month)``; returns ``(loglik (...), cum (..., outcome, month))``
-        with outcomes in spec order. Used by the graph (PyTensor) and by reweighting (NumPy).
+        with outcomes in spec order (``cum`` is None when not asked for). Used by the graph
+        (PyTensor) and by reweighting (NumPy).
         """
         s = self.spec
         rows = hazard_rows(s)
@@ -653,21 +673,30 @@ class ScenarioModel:
             ev_idx = np.array([rows.index(e) for e in events])
             ev = hz[..., ev_idx, :]
             ll = ll + ops.sum(event_loglik(ev, data["event_month"], obs, ops=ops), axis=-1)
-            cum_e = event_cumulative(ev, obs, ops=ops)
-            for j, e in enumerate(events):
-                pieces[e] = cum_e[..., j, :]
+            if cum:
+                cum_e = event_cumulative(ev, obs, ops=ops)
+                pieces.update({e: cum_e[..., j, :] for j, e in enumerate(events)})
+        if s.competing_groups:
+            ll = ll + history_loglik(hz, data["hist_row"], data["hist_month"],
+                                     data["hist_sign"], data["hist_on"], ops=ops)
         for gi, g in enumerate(s.competing_groups):
-            choices = [c for c in s.group_members(g.name)[:-1] if c != g.reference]
-            glog = hz[..., rows.index(g.name), :]
+            choices = s.choices(g.name)
             clog = hz[..., np.array([rows.index(c) for c in choices]), :]
-            ll = ll + competing_loglik(glog, clog, data["group_month"][gi],
-                                       data["group_choice"][gi], obs, ops=ops)
-            cum_g = competing_cumulative(glog, clog, obs, ops=ops)
-            for j, name in enumerate(choices + [g.reference, g.none_outcome]):
-                pieces[name] = cum_g[..., j, :]
+            on = data["choice_on"] * ops.eq(data["choice_group"], gi)
+            ll = ll + choice_loglik(clog, data["choice_month"], data["choice_index"], on,
+                                    ops=ops)
+            if cum:
+                stage = (None if g.stages is None else hz[..., np.array(
+                    [rows.index(f"{g.name}:{r}") for r in STAGE_ROWS]), :])
+                cum_g = group_cumulative(hz[..., rows.index(g.name), :], clog,
+                                         data["group_state"][gi], obs, len(s.months), stage,
+                                         ops=ops, n_choices=len(choices))
+                for j, name in enumerate(choices + [g.none_outcome]):
+                    pieces[name] = cum_g[..., j, :]
+        if not cum:
+            return ll, None
         stack = np.stack if ops is not PT else __import__("pytensor.tensor").tensor.stack
-        cum = stack([pieces[o] for o in s.outcome_names], axis=-2)
-        return ll, cum
+        return ll, stack([pieces[o] for o in s.outcome_names], axis=-2)
 
 
 def load_model(path: str | Path | None = None) -> ScenarioModel:

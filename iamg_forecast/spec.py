@@ -266,8 +266,9 @@ class Loading(_Strict):
 class Indicator(_Strict):
     """An observable event or measurement that loads on latents.
 
-    ``binary``: did the event happen this month (logit link). ``count``: how many (log link).
-    ``continuous``: a measured value (identity link, Normal noise).
+    ``binary``: did the event happen this month (logit link). ``count``: how many (log link;
+    Poisson, or negative binomial with ``dispersion`` for bursty counts: variance
+    ``mu + mu^2 / dispersion``). ``continuous``: a measured value (identity link, Normal noise).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -278,9 +279,12 @@ class Indicator(_Strict):
     false_report_rate: Fixed | None = None
     obs_sd: Fixed | None = None
     false_report_sd: Fixed | None = None
+    dispersion: Fixed | None = None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Indicator:
+        if self.dispersion is not None and (self.kind != "count" or self.dispersion.value <= 0):
+            raise ValueError("dispersion is for count indicators only and must be > 0")
         if self.kind in ("binary", "count"):
             if self.false_report_rate is None:
                 raise ValueError(f"a {self.kind} indicator needs false_report_rate")
@@ -351,18 +355,83 @@ class Outcome(_Strict):
         return self
 
 
+class Stages(_Strict):
+    """The constitutional steps before a group's event, each logged as a dated milestone.
+
+    Without stages, the group's event happens each month with the group's hazard. With them,
+    the process moves from ``election`` (no president yet) to ``president`` (the presidency is
+    filled: the group's hazard and drivers give the monthly chance of that step) to a named
+    designate of one choice (the choice follows the softmax of the choice logits), and from a
+    designate to the event (the confidence vote) or back to ``president`` when the designate
+    fails. Several steps may happen in one month.
+
+    Attributes
+    ----------
+    initial : {"election", "president"}
+        Where the process stands at the scenario start (``president`` when the presidency is
+        already filled, e.g. a PM resigned mid-term).
+    president_milestone : str
+        Evidence name logging the step ``election`` → ``president``.
+    designation : PriorSpec
+        Logit of the monthly chance that a designate is named once the presidency is filled.
+    designation_milestones : dict
+        Choice outcome → evidence name logging the designation of that choice.
+    vote, vote_same_month : PriorSpec
+        Logit of the monthly chance of the confidence vote with a designate in place (from the
+        month after the designation; in the month of the designation).
+    failure : PriorSpec
+        Logit of the monthly chance that a designate without a vote fails or withdraws.
+    failure_milestone : str
+        Evidence name logging a failed designation.
+    """
+
+    initial: Literal["election", "president"] = "election"
+    president_milestone: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    designation: PriorSpec
+    designation_milestones: dict[str, Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]]
+    vote: PriorSpec
+    vote_same_month: PriorSpec
+    failure: PriorSpec
+    failure_milestone: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+
+    @property
+    def milestones(self) -> list[str]:
+        """Every milestone name: president, designations (in choice order), failure."""
+        return [self.president_milestone, *self.designation_milestones.values(),
+                self.failure_milestone]
+
+
+#: The hazard rows a staged group adds after its own row, and the prior of each.
+STAGE_ROWS = ("designation", "vote", "vote_same_month", "failure")
+
+
 class CompetingGroup(_Strict):
-    """Competing risks: each month the group's event happens with a hazard; given that it does,
-    which alternative it is follows a softmax over the choice outcomes.
+    """Competing risks: the group's event (e.g. a cabinet vote) happens at most once; which
+    alternative it is follows a softmax over every choice's logit (each with a base and
+    drivers: no choice is a driverless reference). Optionally staged (:class:`Stages`).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     event: str
     hazard: PriorSpec
     drivers: list[Loading] = Field(default_factory=list)
-    reference: str
     none_outcome: str
+    hazard_trend: PriorSpec | None = None
+    stages: Stages | None = None
     reference_class: ReferenceClass | None = None
+
+    def row_prior(self, row: str) -> PriorSpec:
+        """The prior of one of the group's hazard rows (its own, ``<group>:trend`` or
+        ``<group>:<stage row>``).
+        """
+        if row == self.name:
+            return self.hazard
+        key = row.split(":", 1)[1]
+        if key == "trend":
+            assert self.hazard_trend is not None
+            return self.hazard_trend
+        assert self.stages is not None
+        return getattr(self.stages, key)
 
 
 class Reliability(_Strict):
@@ -503,10 +572,67 @@ class Spec(_Strict):
         """Return the competing group called ``name``."""
         return _by_name(self.competing_groups, name, "competing group")
 
+    def choices(self, group: str) -> list[str]:
+        """The choice outcomes of a competing group, in file order: the one order every layer
+        uses for choice logits, softmax rows and choice indices.
+        """
+        return [o.name for o in self.outcomes if o.group == group and o.type == "choice"]
+
     def group_members(self, group: str) -> list[str]:
         """Outcome names of a competing group: its choices, then its none-outcome."""
-        choices = [o.name for o in self.outcomes if o.group == group and o.type == "choice"]
-        return choices + [self.group(group).none_outcome]
+        return self.choices(group) + [self.group(group).none_outcome]
+
+    @cached_property
+    def hazard_rows(self) -> list[str]:
+        """Names of the hazard-logit rows: event outcomes, then per competing group its own
+        row, its trend row (``<group>:trend``, when it has one), its stage rows
+        (``<group>:designation``, ``:vote``, ``:vote_same_month``, ``:failure`` when staged) and
+        its choices.
+        """
+        rows = [o.name for o in self.outcomes if o.type == "event"]
+        for g in self.competing_groups:
+            rows.append(g.name)
+            if g.hazard_trend is not None:
+                rows.append(f"{g.name}:trend")
+            if g.stages is not None:
+                rows += [f"{g.name}:{r}" for r in STAGE_ROWS]
+            rows += self.choices(g.name)
+        return rows
+
+    @cached_property
+    def milestones(self) -> dict[str, tuple[str, str, str | None]]:
+        """Milestone name → ``(group, step, choice)``; step is ``president``, ``designation``
+        or ``failure`` (see :class:`Stages`).
+        """
+        out: dict[str, tuple[str, str, str | None]] = {}
+        for g in self.competing_groups:
+            st = g.stages
+            if st is None:
+                continue
+            out[st.president_milestone] = (g.name, "president", None)
+            for choice, ms in st.designation_milestones.items():
+                out[ms] = (g.name, "designation", choice)
+            out[st.failure_milestone] = (g.name, "failure", None)
+        return out
+
+    def step_evidence(self, group: str, kind: str, choice: int = -1) -> str:
+        """The evidence name logging a group's step: a milestone, or for ``formation`` the
+        choice outcome itself (:meth:`choices` order).
+        """
+        name = self.choices(group)[choice] if choice >= 0 else None
+        if kind == "formation":
+            assert name is not None
+            return name
+        return next(ms for ms, (g, k, c) in self.milestones.items()
+                    if g == group and k == kind and c == name)
+
+    def hazard_prior(self, row: str) -> PriorSpec:
+        """The prior of a hazard row: an outcome's base, a group's hazard or a stage's prior."""
+        if row in self.outcome_names:
+            base = self.outcome(row).base
+            assert base is not None
+            return base
+        return self.group(row.split(":", 1)[0]).row_prior(row)
 
     def month_index(self, date: str | dt.date) -> int:
         """Index on the month axis of the month containing ``date`` (may be out of range)."""
@@ -762,28 +888,40 @@ def _build(files: list[tuple[str, Any]]) -> Spec:  # noqa: C901 - one pass colle
         if o.group and o.group not in group_objs:
             problems.append(Problem(where, f"{path}.group", "unknown competing group; expected "
                                     f"one of {sorted(group_objs)}", o.group))
+    milestone_names: list[tuple[str, str, str]] = []
     for where, path, g in merged["competing_groups"]:
         for j, ld in enumerate(g.drivers):
             check_latent(ld.latent, where, f"{path}.drivers[{j}].latent")
-        for field, want in (("reference", "choice"), ("none_outcome", "none")):
-            target = getattr(g, field)
-            o = outcome_objs.get(target)
-            if o is None or o[2].type != want or o[2].group != g.name:
-                problems.append(Problem(where, f"{path}.{field}", f"must name a {want!r} outcome "
-                                        f"of group {g.name!r}", target))
+        target = g.none_outcome
+        o = outcome_objs.get(target)
+        if o is None or o[2].type != "none" or o[2].group != g.name:
+            problems.append(Problem(where, f"{path}.none_outcome", f"must name a 'none' outcome "
+                                    f"of group {g.name!r}", target))
         choices = [o for _, _, o in merged["outcomes"] if o.group == g.name and o.type == "choice"]
         if len(choices) < 2:
             problems.append(Problem(where, path, "a competing group needs at least two choice "
                                     "outcomes", len(choices)))
         for o in choices:
-            if o.name == g.reference and (o.base is not None or o.drivers):
+            if o.base is None:
                 w, p, _ = outcome_objs[o.name]
-                problems.append(Problem(w, p, "the reference choice has logit 0 and takes no "
-                                        "base or drivers", o.name))
-            if o.name != g.reference and o.base is None:
-                w, p, _ = outcome_objs[o.name]
-                problems.append(Problem(w, f"{p}.base", "a non-reference choice needs a base "
-                                        "(choice logit) prior"))
+                problems.append(Problem(w, f"{p}.base", "a choice needs a base (choice logit) "
+                                        "prior: every choice competes on its own logit"))
+        if g.stages is not None:
+            named = set(g.stages.designation_milestones)
+            want = {o.name for o in choices}
+            if named != want:
+                problems.append(Problem(where, f"{path}.stages.designation_milestones",
+                                        f"must name one milestone per choice {sorted(want)}",
+                                        sorted(named)))
+            for ms in g.stages.milestones:
+                milestone_names.append((where, f"{path}.stages", ms))
+
+    seen_ms: set[str] = set()
+    for where, path, ms in milestone_names:
+        if ms in names or ms in seen_ms:
+            problems.append(Problem(where, path, "milestone name already used by another "
+                                    "milestone, latent, indicator, outcome or group", ms))
+        seen_ms.add(ms)
 
     # ---- roles and cycles ---------------------------------------------------------------
     edges = [(lk.parent, lk.child) for _, _, lk in merged["links"]

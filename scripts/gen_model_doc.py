@@ -79,9 +79,21 @@ def render() -> str:
                      f"{_cell(ind.description)} |")
     lines += ["", "## Outcomes", ""]
     for g in spec.competing_groups:
-        lines += [f"**Competing group `{g.name}`**: {g.event} Monthly hazard "
-                  f"{_prior(g.hazard)}; reference choice `{g.reference}`; if it never "
-                  f"happens: `{g.none_outcome}`.", ""]
+        first = "the presidency is filled" if g.stages else "the event happens"
+        lines += [f"**Competing group `{g.name}`**: {g.event} Monthly chance that {first}: "
+                  f"{_prior(g.hazard)}; every choice has its own logit (softmax, no "
+                  f"reference choice); if it never happens: `{g.none_outcome}`.", ""]
+        if g.stages:
+            st = g.stages
+            lines += [f"Staged (starts at `{st.initial}`). Milestones: president "
+                      f"`{st.president_milestone}`; designations "
+                      + ", ".join(f"`{ms}` ({c})" for c, ms in st.designation_milestones.items())
+                      + f"; failure `{st.failure_milestone}`.", "",
+                      "| step | monthly logit prior | rationale |", "|---|---|---|"]
+            for row in ("designation", "vote", "vote_same_month", "failure"):
+                pr = getattr(st, row)
+                lines.append(f"| {row} | {_prior(pr)} | {_cell(pr.rationale)} |")
+            lines.append("")
     lines += ["| outcome | type | question | resolution | drivers | reference class |",
               "|---|---|---|---|---|---|"]
     for o in spec.outcomes:

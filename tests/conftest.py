@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+import numpy as np
 import pytest
 import yaml
 
@@ -39,12 +38,35 @@ def seed_forecast(model, seed_items):
     return iaf.forecast(model, seed_items, seed=7, **SMALL)
 
 
+@pytest.fixture(scope="session")
+def default_fit(model, seed_items):
+    """Default sampling settings (the gates are stated for these; about a second once
+    compiled): also for the direction of small effects, which the small fit's Monte Carlo
+    error can flip."""
+    return iaf.forecast(model, seed_items, seed=11)
+
+
+def mcse(fc, weights: np.ndarray | None = None, data: dict | None = None) -> np.ndarray:
+    """Monte Carlo standard error of each outcome probability of ``fc`` (in table order).
+
+    Self-normalised importance sampling, ``sqrt(sum w^2 (p - mean)^2)``, inflated by the
+    draws' autocorrelation (ESS of the mean over the number of draws, from arviz-stats).
+    ``weights`` (flat, summing to 1) and ``data`` default to the forecast's own; pass others
+    for a reweighting the forecast does not hold (a leave-one-out of attribution).
+    """
+    from arviz_stats.base import array_stats
+
+    p = fc.outcome_draws(data=data)                     # (draws, outcome)
+    w = fc.weights if weights is None else weights
+    mean = w @ p
+    is_se = np.sqrt((w[:, None] ** 2 * (p - mean) ** 2).sum(axis=0))
+    chains = fc.sizes["chains"]
+    x = np.moveaxis(p.reshape(chains, -1, p.shape[1]), -1, 0)   # (outcome, chain, draw)
+    r_eff = array_stats.ess(x, method="mean", chain_axis=-2, draw_axis=-1) / p.shape[0]
+    return is_se / np.sqrt(np.clip(r_eff, 1e-3, 1.0))
+
+
 @pytest.fixture()
 def tmp_workspace(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def pytest_configure(config):
-    # Notebook and CLI subprocesses honour these to stay fast.
-    os.environ.setdefault("IAMG_TEST_MODE", "1")

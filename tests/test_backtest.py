@@ -107,7 +107,7 @@ def test_direction_is_the_change_at_the_facts_date(result):
     # recompute the change by hand with the same seeds
     model = iaf.ScenarioModel(case.spec)
     known = [i for i in case.items if i.date <= fact.date]
-    s = _seed(3, case.name, fact.id)
+    s = _seed(3, case.name, fact.date, "fact")
     kw = {"as_of": fact.date, "horizon": case.horizon, "seed": s, **SIZES}
     with_it = iaf.forecast(model, known, **kw)
     without = iaf.forecast(model, [i for i in known if i.id != fact.id], **kw)
@@ -130,9 +130,19 @@ def test_direction_is_the_change_at_the_facts_date(result):
 
 
 def test_noise_is_measured_from_replicate_fits(result):
-    d = result.directions
+    r = result[CASE]
+    rep = r.replicates
+    # one replicate per month-end date and role: the same data fitted with another seed
+    assert len(rep) == 4 * len(r.case.forecast_dates())
+    d = r.case.forecast_dates()[-1]
+    model = iaf.ScenarioModel(r.case.spec)
+    known = [i for i in r.case.items if i.date <= d]
+    kw = {"as_of": d, "horizon": r.case.horizon, **SIZES}
+    s = _seed(3, CASE, d, "month")
+    first, second = (iaf.forecast(model, known, seed=k, **kw) for k in (s, s + 1))
+    got = rep[(rep["as_of"] == d.isoformat()) & (rep["target"] == "other")]["replicate"]
+    assert got.iloc[0] == pytest.approx(second["other_pm"].p - first["other_pm"].p, abs=1e-12)
     noise = result.noise
-    rep = d.dropna(subset=["replicate"])
     assert noise.loc["other", "sd"] == pytest.approx(
         rep[rep["target"] == "other"]["replicate"].std(ddof=1))
     assert (noise["threshold"] == 2.0 * noise["sd"]).all()
@@ -183,3 +193,33 @@ def test_bad_case_files_list_every_problem(tmp_path):
     assert "facts[2].date: outside the case" in text
     with pytest.raises(SpecError, match="no backtest case there"):
         load_case("no_such_case")
+
+
+def test_bundled_pm_priors_follow_the_reference_class_rule():
+    """priors/outcomes.yaml's PM choice priors and reference rates are the rule of
+    backtests/formations.yaml over every formation, to the three decimals written there."""
+    from iamg_forecast.backtest.reference import pm_priors
+
+    spec = iaf.load_spec()
+    prior = pm_priors()
+    roles = load_case(CASE).outcomes
+    for role, name in roles.items():
+        o = spec.outcome(name)
+        if o.type == "choice":
+            assert o.base.mu == pytest.approx(prior.mu[role], abs=5e-4), name
+        assert o.reference_class.base_rate == pytest.approx(prior.rate(role), abs=5e-4), name
+    # the shares are the Laplace rule on the counts written in the file: 0, 1 and 5 of 6
+    assert prior.n == 6
+    assert [prior.shares[r] for r in ("frontrunner", "incumbent", "other")] == pytest.approx(
+        [1 / 9, 2 / 9, 6 / 9])
+
+
+def test_a_case_knows_only_the_formations_before_it():
+    spec = load_case(CASE).spec   # 2014: the 2006 (other) and 2010 (incumbent) formations
+    shares = {"frontrunner": 1 / 5, "incumbent": 2 / 5, "other": 2 / 5}
+    centre = sum(math.log(v) for v in shares.values()) / 3
+    assert spec.outcome("other_pm").base.mu == pytest.approx(math.log(2 / 5) - centre,
+                                                            abs=5e-4)
+    assert spec.outcome("deadlock_persists").reference_class.base_rate == pytest.approx(1 / 4)
+    assert load_case("replacement_2019_20").spec.group("pm_selection").stages.initial == \
+        "president"

@@ -115,3 +115,40 @@ def test_cli_defaults_are_the_full_sizes(monkeypatch, tmp_path):
     assert CliRunner().invoke(app, ["calibrate", "--out", out, "--quiet",
                                     "--power-sims", "40"]).exit_code == 0
     assert seen[1]["power_sims"] == 40
+
+
+@pytest.mark.slow
+def test_cli_calibrate_runs_for_real_and_strict_exits_3(tmp_path):
+    """``iamg-forecast calibrate`` in a child process, as a user runs it: the default executor
+    (a spawn process pool), the default fit sizes, the LFO check; 2 worlds, no power check.
+
+    Two worlds cannot show skill (the Brier skill CI includes 0), so the checks fail: with
+    ``--strict`` the command exits 3 and names them on stderr, after writing both reports.
+    (Exit 0 without ``--strict`` and the sizes the CLI passes:
+    ``test_cli_defaults_are_the_full_sizes``; ``forecast --strict``: tests/test_cli.py.)
+    """
+    import subprocess
+    import sys
+
+    out, store = tmp_path / "c.html", tmp_path / "store"
+    args = [sys.executable, "-m", "iamg_forecast", "calibrate", "--out", str(out),
+            "--n-sims", "2", "--n-worlds", "2", "--power-repeats", "0", "--store", str(store),
+            "--quiet"]
+    strict = subprocess.run([*args, "--strict"], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=600)
+    assert strict.returncode == 3, strict.stderr
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["failed_checks"] == [
+        "worlds/fit: Brier skill CI does not exclude 0",
+        "worlds/psis: Brier skill CI does not exclude 0"]
+    assert "calibration checks failed: worlds/fit: Brier skill CI" in strict.stderr
+    assert json.loads(strict.stdout)["failed_checks"] == summary["failed_checks"]
+    assert summary["settings"] | {"power_sims": None} == {
+        **summary["settings"], "n_sims": 2, "n_worlds": 2, "power_repeats": 0, "draws": 400,
+        "tune": 300, "chains": 2, "thin_to": 100, "power_sims": None}
+    assert summary["sbc"]["n_sims"] == 2 and summary["power"] is None
+    assert summary["lfo"]["n_items"] > 0
+    html5lib.HTMLParser(strict=True).parse(out.read_text(encoding="utf-8"))
+    sims = sorted(p.name for p in (store / "main" / "sims").iterdir())
+    assert sims == ["full_000000.json", "full_000001.json", "whatif_000000.json",
+                    "whatif_000001.json"]

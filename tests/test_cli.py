@@ -144,3 +144,26 @@ def test_resolve_and_score(tmp_path, monkeypatch):
         assert table.loc[outcome, "n"] == 1
         assert table.loc[outcome, "n_unreliable"] == 1   # 50 draws fail the gates
         assert abs(table.loc[outcome, "brier"] - (p[outcome] - y) ** 2) < 1e-12
+
+
+def test_priors_check_strict_exits_3_only_when_a_prior_is_flagged(tmp_path):
+    """The bundled priors pass (exit 0 with --strict); a copy whose plausible range for
+    maliki_confirmed excludes its prior probability (about 0.35) is flagged: exit 3 with
+    --strict, exit 0 without, and the flag is printed either way."""
+    import shutil
+
+    from iamg_forecast.spec import default_priors_dir
+
+    ok = runner.invoke(app, ["priors", "check", "--draws", "300", "--strict"])
+    assert ok.exit_code == 0 and "FLAGGED" not in ok.output, ok.output
+    priors = tmp_path / "priors"
+    shutil.copytree(default_priors_dir(), priors)
+    path = priors / "outcomes.yaml"
+    text = path.read_text()
+    assert text.count("plausible: [0.02, 0.8]") >= 1
+    path.write_text(text.replace("plausible: [0.02, 0.8]", "plausible: [0.9, 0.99]", 1))
+    for strict, code in ((["--strict"], 3), ([], 0)):
+        out = runner.invoke(app, ["priors", "check", "--draws", "300", "--spec", str(priors),
+                                  *strict])
+        assert out.exit_code == code, out.output
+        assert "FLAGGED (prior outside plausible range): maliki_confirmed" in out.output

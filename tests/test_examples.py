@@ -36,18 +36,33 @@ def test_custom_priors_folder_loads():
     assert alt.latent_names == iaf.load_spec().latent_names
 
 
+SMALL_ENV = {"IAMG_DRAWS": "200", "IAMG_TUNE": "200", "IAMG_CHAINS": "2"}
+
+
 @pytest.mark.slow
-def test_weekly_update_runs_in_a_temp_workspace(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("IAMG_DRAWS", "200")
-    monkeypatch.setenv("IAMG_TUNE", "200")
-    monkeypatch.setenv("IAMG_CHAINS", "2")
+@pytest.mark.parametrize(("env", "seed", "code"), [
+    # Default sizes (4 x 1,000 draws): seed 1 passes the gates on the seed evidence plus the
+    # template (so do seeds 2-6 and 8; seed 7 misses the tail-ESS gate, 373 < 400).
+    ({}, 1, 0),
+    # 2 chains x 200 draws are 400 draws in all: no quantity can reach the ESS gate of 400.
+    (SMALL_ENV, 7, 3),
+], ids=["reliable", "unreliable"])
+def test_weekly_update_runs_in_a_temp_workspace(tmp_path, monkeypatch, capsys, env, seed, code):
+    for name in SMALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     weekly = load_weekly()
-    code = weekly.main(["--workspace", str(tmp_path / "ws"), "--new-evidence",
-                        str(EXAMPLES / "evidence_template.csv")])
+    got = weekly.main(["--workspace", str(tmp_path / "ws"), "--new-evidence",
+                       str(EXAMPLES / "evidence_template.csv"), "--seed", str(seed)])
     out = capsys.readouterr()
-    assert code in (0, 3)
-    assert (code == 3) == ("NOT RELIABLE" in out.err)
+    assert got == code, out.err
+    assert ("NOT RELIABLE" in out.err) == (code == 3)
+    if code == 3:
+        assert "ESS" in out.err
     assert list((tmp_path / "ws" / "reports").glob("*.html"))
+    saved = iaf.Forecast.load(next((tmp_path / "ws" / "forecasts").iterdir()))
+    assert saved.ok == (code == 0) and saved.seed == seed
     with iaf.Ledger.open(tmp_path / "ws" / "iamg.sqlite") as ledger:
         assert len(ledger.history()) == len(iaf.load_spec().outcome_names)
         assert ledger.verify().ok

@@ -17,19 +17,11 @@ from iamg_forecast.errors import ForecastError
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.forecast import Forecast
 
-from .conftest import SMALL
+from .conftest import SMALL, mcse
 
 PM = ["maliki_confirmed", "sudani_return", "other_pm", "deadlock_persists"]
 NEW = dict(indicator="sistani_signals_opposition_to_maliki", date="2026-02-03", value=1,
            source="Reuters", reliability="B2", note="Friday sermon")
-
-
-@pytest.fixture(scope="module")
-def default_fit(model, seed_items):
-    """Default sampling settings (the gates are stated for these; about a second once
-    compiled): also for the direction of small effects, which the small fit's Monte Carlo
-    error can flip."""
-    return iaf.forecast(model, seed_items, seed=11)
 
 
 def test_table_columns_and_gate(seed_forecast):
@@ -258,11 +250,8 @@ def test_what_if_moves_the_expected_way(default_fit):
     assert report["maliki_confirmed"].p < empty["maliki_confirmed"].p
 
 
-def test_attribution_signposts_surprise_shapes(seed_forecast):
-    a = seed_forecast.attribution(refit=False, form="long")
-    assert set(a["item"]) == {e.id for e in seed_forecast.usable}
-    assert a["shift"].abs().max() < 1
-    assert a["reliable"].equals(a["pareto_k"] <= 0.7)   # psis rows: reliable iff k <= 0.7
+def test_surprise_tails_and_flags(seed_forecast):
+    # attribution's numbers: tests/test_forecast_numbers.py
     sur = seed_forecast.surprise()
     assert sur["tail_probability"].between(0, 1).all()
     assert np.isfinite(sur["pareto_k"]).all()          # leave-one-out: each row has its k
@@ -326,7 +315,7 @@ def test_do_intervention_moves_outcomes(model, seed_items, seed_forecast):
                         seed=7, **SMALL)
     assert high.provenance["interventions"][0]["latent"] == "militia_cohesion"
     # The intervention raised the probability by 0.31 with a combined Monte Carlo error of
-    # 0.019 (see _mcse): a 0.1 margin is met with room and still fails if it did nothing.
+    # 0.019 (see conftest.mcse): a 0.1 margin is met with room and still fails if it did nothing.
     assert high["militia_fragmentation"].p > seed_forecast["militia_fragmentation"].p + 0.1
 
 
@@ -350,26 +339,8 @@ def test_psis_what_if_matches_refit(default_fit, model, seed_items):
     # The two estimates are independent; each has Monte Carlo error. Within 3.1 combined
     # standard errors per outcome (two-sided 0.2% each, about 2% over the 9 outcomes). Here
     # the combined errors are 0.004-0.010 and the largest difference (0.011) is 1.4 of them.
-    se = np.sqrt(_mcse(w) ** 2 + _mcse(refit) ** 2)
+    se = np.sqrt(mcse(w) ** 2 + mcse(refit) ** 2)
     assert (diff.to_numpy() < 3.1 * se).all(), pd.DataFrame({"diff": diff, "se": se})
-
-
-def _mcse(fc) -> np.ndarray:
-    """Monte Carlo standard error of each outcome probability of ``fc`` (in table order).
-
-    Self-normalised importance sampling, ``sqrt(sum w^2 (p - mean)^2)``, inflated by the
-    draws' autocorrelation (ESS of the mean over the number of draws, from arviz-stats).
-    """
-    from arviz_stats.base import array_stats
-
-    p = fc.outcome_draws()                              # (draws, outcome)
-    w = fc.weights
-    mean = w @ p
-    is_se = np.sqrt((w[:, None] ** 2 * (p - mean) ** 2).sum(axis=0))
-    chains = fc.sizes["chains"]
-    x = np.moveaxis(p.reshape(chains, -1, p.shape[1]), -1, 0)   # (outcome, chain, draw)
-    r_eff = array_stats.ess(x, method="mean", chain_axis=-2, draw_axis=-1) / p.shape[0]
-    return is_se / np.sqrt(np.clip(r_eff, 1e-3, 1.0))
 
 
 def test_reliability_banner_state(seed_forecast):

@@ -156,6 +156,41 @@ def test_resolved_outcomes_and_groups(model, seed_items):
     _assert_agrees(model, data, seed=4)
 
 
+def _item(name, day, value=1.0, grade="A1"):
+    return Evidence(indicator=name, date=day, value=value, source="test", reliability=grade)
+
+
+def test_staged_formation_and_counts(model, seed_items):
+    """Every step of the staged formation (president, a designate who withdraws, a new
+    designate and the vote, some in one month) and negative-binomial counts in the thousands
+    agree too."""
+    steps = [_item("president_elected", "2025-12-20"), _item("sudani_designated", "2025-12-28"),
+             _item("designate_withdraws", "2026-01-20"), _item("other_designated", "2026-01-20"),
+             _item("iamg_attacks_count", "2025-12-31", 300.0, "B2"),
+             _item("iamg_attacks_count", "2026-01-31", 2000.0, "B2")]
+    assert model.spec.indicator("iamg_attacks_count").dispersion is not None
+    data = model.data([*seed_items, *steps], dt.date(2026, 1, 31))
+    assert int(data["choice_on"].sum()) == 2 and int(data["group_state"][0]) == 4
+    _assert_agrees(model, data, seed=8)
+    data = model.data([*seed_items, *steps, _item("other_pm", "2026-01-30")])
+    assert int(data["group_month"][0]) == 2
+    _assert_agrees(model, data, seed=9)
+
+
+def test_poisson_counts_without_dispersion(tmp_path, seed_items):
+    for f in default_priors_dir().glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    ind = yaml.safe_load((tmp_path / "indicators.yaml").read_text())
+    for row in ind["indicators"]:
+        row.pop("dispersion", None)
+    (tmp_path / "indicators.yaml").write_text(yaml.safe_dump(ind))
+    poisson = iaf.load_model(tmp_path)
+    assert poisson.indicator_constants["obs_sd"][
+        poisson.spec.indicator_names.index("iamg_attacks_count")] == 0.0
+    data = poisson.data([*seed_items, _item("iamg_attacks_count", "2026-01-31", 25.0, "B2")])
+    _assert_agrees(poisson, data, seed=10)
+
+
 def test_unsupported_model_falls_back(model, monkeypatch):
     """A model the kernel cannot mirror is compiled from the PyMC graph instead."""
     import iamg_forecast.kernel as kernel

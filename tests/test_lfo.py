@@ -82,7 +82,10 @@ def _cell_density_draws(model, eta, i, y, r):
         return p1 if y >= 0.5 else 1 - p1
     if kind == "count":
         lam = np.exp(np.clip(eta, -30, 30))
-        return r * stats.poisson.pmf(y, lam) + (1 - r) * stats.poisson.pmf(y, fr)
+        disp = model.spec.indicators[i].dispersion
+        true = (stats.nbinom.pmf(y, disp.value, disp.value / (disp.value + lam)) if disp
+                else stats.poisson.pmf(y, lam))
+        return r * true + (1 - r) * stats.poisson.pmf(y, fr)
     return (r * stats.norm.pdf(y, eta, c["obs_sd"][i])
             + (1 - r) * stats.norm.pdf(y, c["false_mu"][i], c["false_sd"][i]))
 

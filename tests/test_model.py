@@ -59,6 +59,9 @@ def test_prior_predictive_samples_and_pm_outcomes_sum_to_one(model):
 def test_numpy_and_graph_agree_on_outcome_probabilities(seed_forecast):
     """The graph's deterministic and the NumPy recomputation are one function; check it.
 
+    Both come from ``likelihood.py``, so this checks the wiring; the formula itself is checked
+    by simulation in tests/test_likelihood_formulas.py.
+
     Fits store hazards only (``inference.STORED_VARS``); forecasts recompute the outcome
     probabilities in NumPy. Evaluate the graph's ``outcome_cum`` at a few posterior points.
     """
@@ -203,7 +206,10 @@ def test_priors_ship_in_the_wheel(tmp_path):
 
 
 def test_cell_weight_is_the_same_in_graph_and_numpy(model, seed_items):
-    """``ind_observed`` is each cell's likelihood weight on both sides (2 = counted twice)."""
+    """``ind_observed`` is each cell's likelihood weight on both sides (2 = counted twice).
+
+    Wiring (both sides use ``likelihood.py``); the mixture itself is checked against scipy in
+    tests/test_likelihood_formulas.py."""
     import pymc as pm
 
     data = model.data(seed_items)
@@ -238,6 +244,7 @@ def test_windowed_graph_likelihood_equals_the_full_numpy_likelihood(model, seed_
     """The graph evaluates the likelihood on the first ``window`` months only; NumPy on all.
 
     At random points (including an intervention, which changes the paths) the two agree.
+    Wiring, as above; the formulas: tests/test_likelihood_formulas.py.
     """
     import pymc as pm
     import pytensor

@@ -81,6 +81,9 @@ def test_round_trip_through_dict(spec):
 
 
 # ---- malformed specs: each names file and key path -------------------------------------------
+# the bundled spec's indicator count: an appended copy of the first sits at this index
+N_INDICATORS = len(iaf.load_spec().indicators)
+
 CASES = [
     ("unknown latent in a link", "scenario.yaml",
      lambda d: d["links"][0].update(child="iran_fundng_capacity"),
@@ -92,7 +95,7 @@ CASES = [
      ("scenario.yaml", "links", "cycle among latents")),
     ("duplicate name", "indicators.yaml",
      lambda d: d["indicators"].append(dict(d["indicators"][0])),
-     ("indicators.yaml", "indicators[18].name", "duplicate name")),
+     ("indicators.yaml", f"indicators[{N_INDICATORS}].name", "duplicate name")),
     ("negative scale", "scenario.yaml",
      lambda d: d["latents"][1]["initial"].update(sigma=-1.0),
      ("scenario.yaml", "latents[1].initial", "sigma must be > 0")),
@@ -191,6 +194,16 @@ def test_missing_directory(tmp_path):
 
 
 def test_reliability_lookup(spec):
-    assert spec.reliability.probability("b2") == spec.reliability.table["B"][1]
+    # Every grade reads its cell of priors/reliability.yaml (rows A-F, columns 1-6), in either
+    # case; the file itself is read here without the spec's parser.
+    raw = yaml.safe_load((default_priors_dir() / "reliability.yaml").read_text())
+    table = raw["reliability"]["table"]
+    assert sorted(table) == list("ABCDEF")
+    for letter, row in table.items():
+        for digit, r in enumerate(row, start=1):
+            assert spec.reliability.probability(f"{letter}{digit}") == r
+            assert spec.reliability.probability(f"{letter.lower()}{digit}") == r
+    # the reference grade of the README and the table's rationale: 'probably true' = 0.83
+    assert spec.reliability.probability("B2") == 0.83
     with pytest.raises(ValueError, match="Admiralty"):
         spec.reliability.probability("G7")

@@ -56,6 +56,7 @@ class CaseInfo(_Strict):
     kind: Literal["formation", "count"]
     start: dt.date
     roles: dict[Literal["frontrunner", "incumbent"], str | None] | None = None
+    initial_stage: Literal["election", "president"] = "election"
     resolution: Resolution | None = None
     end: dt.date | None = None
     note: str | None = None
@@ -124,6 +125,7 @@ class MapEntry(_Strict):
     """How one event type, for one role, enters the spec."""
 
     indicator: str | None = None
+    milestone: str | None = None
     value: float | None = None
     outcome: bool = False
     count: bool = False
@@ -134,7 +136,7 @@ class EventType(_Strict):
     """One entry of ``events.yaml``."""
 
     description: str
-    maps: dict[Role, MapEntry] = Field(default_factory=dict)
+    maps: dict[Role | Literal["any"], MapEntry | list[MapEntry]] = Field(default_factory=dict)
 
 
 class EventMap(_Strict):
@@ -144,16 +146,23 @@ class EventMap(_Strict):
     events: dict[str, EventType]
 
     def entry(self, fact: Fact) -> MapEntry | None:
-        """The mapping that applies to ``fact``, or None when the spec cannot see it."""
-        entry = self.events[fact.event].maps.get(fact.role)
-        if entry is None:
-            return None
-        if entry.actor_matches is not None and not re.search(
-                entry.actor_matches, fact.actor or "", flags=re.IGNORECASE):
-            return None
-        if entry.count and not fact.one_calendar_month:
-            return None
-        return entry
+        """The mapping that applies to ``fact``, or None when the spec cannot see it.
+
+        A role may list several entries: the first whose ``actor_matches`` fits applies.
+        """
+        maps = self.events[fact.event].maps
+        found = maps.get(fact.role, maps.get("any"))
+        for entry in found if isinstance(found, list) else [found]:
+            if entry is None or (entry.actor_matches is not None and not re.search(
+                    entry.actor_matches, fact.actor or "", flags=re.IGNORECASE)):
+                continue   # an entry for another kind of actor: the next one may apply
+            if entry.count and not fact.one_calendar_month:
+                return None
+            if (entry.outcome or entry.milestone) and not (
+                    fact.reliability[0] in "AB" and fact.reliability[1] in "12"):
+                return None   # a certain step needs a certain report (see check_against_spec)
+            return entry
+        return None
 
     def evidence(self, fact: Fact) -> Evidence | None:
         """The evidence item a fact is logged as in the bundled spec, or None.
@@ -170,6 +179,8 @@ class EventMap(_Strict):
             return None
         if entry.outcome:
             indicator, value = self.roles[fact.role], 1.0
+        elif entry.milestone is not None:
+            indicator, value = entry.milestone, 1.0
         else:
             assert entry.indicator is not None
             indicator = entry.indicator
@@ -245,20 +256,28 @@ class Case:
 
     @cached_property
     def spec(self) -> Spec:
-        """The bundled spec with the case's time frame (its only change to the spec).
+        """The bundled spec with the case's time frame and what was known before it started.
 
         The month axis starts in the case's first month; the questions are "by the end of the
-        ``CASE_WINDOW``-th month", as in the bundled spec.
+        ``CASE_WINDOW``-th month", as in the bundled spec (or of the month after the last
+        forecast date, when a count case runs longer). The PM choice priors and reference
+        classes come from the formations completed before the case started
+        (:func:`~iamg_forecast.backtest.reference.pm_priors`), as an analyst at the time could
+        have computed them; the formation process starts at the case's ``initial_stage``.
         """
         data = load_spec().to_dict()
         start = parse_month(self.info.start)
         first = f"{start.year:04d}-{start.month:02d}"
-        k = start.year * 12 + start.month - 1 + CASE_WINDOW - 1
+        last_day = self.info.last_day
+        # the window of the bundled spec, or longer when the case's last forecast needs it
+        k = max(start.year * 12 + start.month - 1 + CASE_WINDOW - 1,
+                last_day.year * 12 + last_day.month)
         horizon_month = f"{k // 12:04d}-{k % 12 + 1:02d}"
-        last = max(horizon_month, _month_of(self.info.last_day))
+        last = horizon_month
         data["scenario"] = {**data["scenario"], "name": f"backtest_{self.name}",
                             "title": self.info.title, "start_month": first, "end_month": last,
                             "default_horizon": month_end(horizon_month).isoformat()}
+        _pm_overlay(data, self.events.roles, self.info.start, self.info.initial_stage)
         return Spec.from_mapping(data, where=f"{self.name} (bundled spec, case time frame)")
 
     @property
@@ -295,6 +314,28 @@ class Case:
             out.append(d)
             d = month_end(_month_of(d + dt.timedelta(days=1)))
         return out
+
+
+def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
+                initial_stage: str) -> None:
+    """Set the PM group's priors from the formations known before ``start`` (in place)."""
+    from iamg_forecast.backtest.reference import pm_priors
+
+    prior = pm_priors(before=start)
+    by_outcome = {o: r for r, o in roles.items()}
+    why = (f"Computed by the rule of backtests/formations.yaml from the {prior.n} formations "
+           f"completed before {start}.")
+    for o in data["outcomes"]:
+        role = by_outcome.get(o["name"])
+        if role is None:
+            continue
+        if o["type"] == "choice":
+            o["base"] = {**o["base"], "mu": round(prior.mu[role], 3), "rationale": why}
+        o["reference_class"] = {**o["reference_class"], "base_rate": round(prior.rate(role), 3),
+                                "source": why}
+    for g in data["competing_groups"]:
+        if g.get("stages") is not None:
+            g["stages"] = {**g["stages"], "initial": initial_stage}
 
 
 def _month_of(d: dt.date) -> str:

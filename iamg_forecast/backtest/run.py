@@ -57,12 +57,15 @@ class CaseResult:
         Formation cases: one row per (variant, as_of) with the realised role's probability,
         its log score and the multi-category Brier score.
     directions : DataFrame
-        One row per (fact, target): the change the fact caused on its date, the noise
-        replicate, the expected direction (if any) and the verdict.
+        One row per (fact, target): the change the fact caused on its date, the expected
+        direction (if any) and the verdict.
     latents : DataFrame
         Posterior mean and 80% interval of every latent in the as-of month, per date
         (model with evidence).
     ledger : Ledger
+    replicates : DataFrame
+        Per date and target: the month-end fit with evidence, repeated with another seed,
+        minus the first (the sampler's noise).
     """
 
     case: Case
@@ -72,6 +75,7 @@ class CaseResult:
     directions: pd.DataFrame
     latents: pd.DataFrame
     ledger: Ledger = field(repr=False)
+    replicates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -273,7 +277,9 @@ def _seed(base: int, *parts: Any) -> int:
 
 
 class _Fitter:
-    """Fits of one case, memoised on (as_of, item ids, seed)."""
+    """Fits of one case, memoised on (as_of, item ids, seed) for the latest ``as_of`` only
+    (dates are visited in order; a forecast's draws are large).
+    """
 
     def __init__(self, case: Case, sizes: dict[str, int], tick: Callable[[], None]):
         self.case = case
@@ -285,6 +291,7 @@ class _Fitter:
     def fit(self, as_of: dt.date, items: Sequence[Evidence], seed: int) -> Forecast:
         key = (as_of, frozenset(i.id for i in items), seed)
         if key not in self._memo:
+            self._memo = {k: v for k, v in self._memo.items() if k[0] == as_of}
             self._memo[key] = forecast(self.model, list(items), as_of=as_of,
                                        horizon=self.case.horizon, seed=seed, **self.sizes)
             self.tick()
@@ -318,17 +325,28 @@ def _latent_means(fc: Forecast, on: dt.date) -> dict[str, float]:
     return {lat: float(ds["mean"].sel(latent=lat, month=month)) for lat in fc.spec.latent_order}
 
 
+def _targets(case: Case, fc: Forecast, on: dt.date) -> dict[str, float]:
+    """What a fact is expected to move: each role's probability (formation cases) or each
+    latent's posterior mean in the month of ``on`` (count cases).
+    """
+    if case.info.kind == "formation":
+        return {role: fc[o].p for role, o in case.outcomes.items()}
+    return _latent_means(fc, on)
+
+
 def _monthly(case: Case, fitter: _Fitter, seed: int, ledger: Ledger
-             ) -> tuple[pd.DataFrame, list[dict], list[dict], dict[str, list[str]]]:
-    """The month-end forecasts of both fitted variants, recorded in ``ledger``.
+             ) -> tuple[pd.DataFrame, list[dict], list[dict], dict[str, list[str]], list[dict]]:
+    """The month-end forecasts of both fitted variants, recorded in ``ledger``, and the
+    sampler's noise: the fit with evidence repeated with another seed.
 
     Where no fact is known yet both variants are one fit, recorded once, scored for both.
     """
-    rows, gates, latents = [], [], []
+    rows, gates, latents, noise = [], [], [], []
     fids: dict[str, list[str]] = {}
     for d in case.forecast_dates():
+        s = _seed(seed, case.name, d, "month")
         for variant, items in (("model", _known(case.items, d)), ("no_evidence", [])):
-            fc = fitter.fit(d, items, _seed(seed, case.name, d, "month"))
+            fc = fitter.fit(d, items, s)
             fids.setdefault(ledger.record(fc), []).append(variant)
             gates.append(_gate_row(variant, d, fc))
             for r in fc.table().itertuples():
@@ -336,7 +354,10 @@ def _monthly(case: Case, fitter: _Fitter, seed: int, ledger: Ledger
                              "p": r.p, "lo80": r.lo80, "hi80": r.hi80, "reliable": fc.ok})
             if variant == "model":
                 latents += _latent_rows(d, fc)
-    return pd.DataFrame(rows), gates, latents, fids
+                again = _targets(case, fitter.fit(d, items, s + 1), d)
+                noise += [{"case": case.name, "as_of": d.isoformat(), "target": t,
+                           "replicate": again[t] - v} for t, v in _targets(case, fc, d).items()]
+    return pd.DataFrame(rows), gates, latents, fids, noise
 
 
 def _ledger_rows(ledger: Ledger, fids: dict[str, list[str]], members: list[str]
@@ -350,7 +371,7 @@ def _ledger_rows(ledger: Ledger, fids: dict[str, list[str]], members: list[str]
 
 
 def _directions(case: Case, fitter: _Fitter, seed: int) -> list[dict[str, Any]]:
-    """The change each seen fact caused on its date, and a noise replicate."""
+    """The change each seen fact caused on its date (same seed with and without it)."""
     rows: list[dict[str, Any]] = []
     items = {i.id: i for i in case.items}
     outcomes = list(case.outcomes.values())
@@ -359,29 +380,21 @@ def _directions(case: Case, fitter: _Fitter, seed: int) -> list[dict[str, Any]]:
         if item is None:
             rows += [{"fact": fact.id, "date": fact.date.isoformat(), "event": fact.event,
                       "role": fact.role, "target": t, "expected": e, "change": 0.0,
-                      "replicate": np.nan, "verdict": "unseen"}
-                     for t, e in fact.expect.items()]
+                      "verdict": "unseen"} for t, e in fact.expect.items()]
             continue
         if item.indicator in outcomes or fact.date > case.info.last_day:
             continue  # the resolution itself, or a fact after the last forecast date
         d = fact.date
         known = _known(case.items, d)
         without = [i for i in known if i.id != fact.id]
-        s = _seed(seed, case.name, fact.id)
-        f_with = fitter.fit(d, known, s)
-        f_without = fitter.fit(d, without, s)
-        f_rep = fitter.fit(d, without, s + 1)
-        if case.info.kind == "formation":
-            targets = {role: o for role, o in case.outcomes.items()}
-            val = {k: (f_with[o].p, f_without[o].p, f_rep[o].p) for k, o in targets.items()}
-        else:
-            lw, lo, lr = (_latent_means(f, d) for f in (f_with, f_without, f_rep))
-            val = {k: (lw[k], lo[k], lr[k]) for k in lw}
-        for target, (w, o, r) in val.items():
+        s = _seed(seed, case.name, d, "fact")
+        with_it = _targets(case, fitter.fit(d, known, s), d)
+        without_it = _targets(case, fitter.fit(d, without, s), d)
+        for target, w in with_it.items():
             rows.append({"fact": fact.id, "date": d.isoformat(), "event": fact.event,
                          "role": fact.role, "target": target,
-                         "expected": fact.expect.get(target), "change": w - o,
-                         "replicate": r - o, "verdict": None})
+                         "expected": fact.expect.get(target), "change": w - without_it[target],
+                         "verdict": None})
     return rows
 
 
@@ -403,13 +416,19 @@ def _judge(directions: pd.DataFrame, noise: pd.DataFrame) -> pd.DataFrame:
     return directions
 
 
-def noise_table(directions: pd.DataFrame) -> pd.DataFrame:
+def noise_table(replicates: pd.DataFrame) -> pd.DataFrame:
     """Per target: the SD of seed-to-seed differences and the threshold ``NOISE_Z`` x SD.
 
     A replicate is the difference between two fits of the same data with different seeds, so
     its spread is that of a change under no news at all.
+
+    Examples
+    --------
+    >>> rep = pd.DataFrame({"target": ["a", "a", "a"], "replicate": [0.01, -0.01, 0.0]})
+    >>> noise_table(rep).round(3).values.tolist()
+    [[3.0, 0.01, 0.02]]
     """
-    rep = directions.dropna(subset=["replicate"])
+    rep = replicates.dropna(subset=["replicate"])
     if rep.empty:
         return pd.DataFrame(columns=["n", "sd", "threshold"])
     g = rep.groupby("target")["replicate"]
@@ -421,7 +440,7 @@ def noise_table(directions: pd.DataFrame) -> pd.DataFrame:
 def _run_case(case: Case, sizes: dict[str, int], seed: int, ledger: Ledger, directions: bool,
               tick: Callable[[], None]) -> tuple[CaseResult, list[dict[str, Any]]]:
     fitter = _Fitter(case, sizes, tick)
-    fc_rows, gates, latents, fids = _monthly(case, fitter, seed, ledger)
+    fc_rows, gates, latents, fids, noise = _monthly(case, fitter, seed, ledger)
     per_date = pd.DataFrame()
     if case.info.kind == "formation":
         res = case.info.resolution
@@ -437,8 +456,9 @@ def _run_case(case: Case, sizes: dict[str, int], seed: int, ledger: Ledger, dire
     dir_rows = _directions(case, fitter, seed) if directions else []
     result = CaseResult(case=case, forecasts=fc_rows, gates=pd.DataFrame(gates),
                         per_date=per_date, directions=pd.DataFrame(dir_rows),
-                        latents=pd.DataFrame(latents), ledger=ledger)
-    return result, dir_rows
+                        latents=pd.DataFrame(latents), ledger=ledger,
+                        replicates=pd.DataFrame(noise))
+    return result, noise
 
 
 def backtest(cases: str | Path | Case | Sequence[str | Path | Case] | None = None, *,
@@ -486,7 +506,7 @@ def backtest(cases: str | Path | Case | Sequence[str | Path | Case] | None = Non
              if v is not None}
     tick = _progress(progress)
     results: dict[str, CaseResult] = {}
-    all_dirs: list[dict[str, Any]] = []
+    replicates: list[dict[str, Any]] = []
     for case in loaded:
         if ledger_dir is not None:
             Path(ledger_dir).mkdir(parents=True, exist_ok=True)
@@ -495,10 +515,10 @@ def backtest(cases: str | Path | Case | Sequence[str | Path | Case] | None = Non
             ledger = Ledger.memory()
         res, rows = _run_case(case, sizes, seed, ledger, directions, tick)
         results[case.name] = res
-        all_dirs += rows
+        replicates += rows
     # the noise is pooled over every case of the run, per target
-    noise = noise_table(pd.DataFrame(all_dirs)) if all_dirs else noise_table(pd.DataFrame(
-        columns=["target", "replicate"]))
+    noise = noise_table(pd.DataFrame(replicates, columns=["case", "as_of", "target",
+                                                          "replicate"]))
     for res in results.values():
         res.directions = _judge(res.directions, noise)
     settings = {"seed": seed, "directions": directions, "noise_z": NOISE_Z,

@@ -45,7 +45,7 @@ def _predictive(model: ScenarioModel, eta: np.ndarray, w: np.ndarray, i: int, y:
     """
     from scipy import stats
 
-    from iamg_forecast.likelihood import KIND_CODES
+    from iamg_forecast.likelihood import KIND_CODES, count_predictive
 
     c = model.indicator_constants
     kind = int(c["kind"][i])
@@ -58,9 +58,9 @@ def _predictive(model: ScenarioModel, eta: np.ndarray, w: np.ndarray, i: int, y:
             less, eq = 0.0, w @ (1.0 - p1)
         return float(less + v * eq), float(np.log(eq))
     if kind == KIND_CODES["count"]:
-        lam = np.exp(np.clip(eta, -30.0, 30.0))
-        less = w @ (r * stats.poisson.cdf(y - 1, lam) + (1 - r) * stats.poisson.cdf(y - 1, fr))
-        eq = w @ (r * stats.poisson.pmf(y, lam) + (1 - r) * stats.poisson.pmf(y, fr))
+        true = count_predictive(np.exp(np.clip(eta, -30.0, 30.0)), float(c["obs_sd"][i]))
+        less = w @ (r * true.cdf(y - 1) + (1 - r) * stats.poisson.cdf(y - 1, fr))
+        eq = w @ (r * true.pmf(y) + (1 - r) * stats.poisson.pmf(y, fr))
         return float(less + v * eq), float(np.log(eq))
     osd, fsd, fmu = float(c["obs_sd"][i]), float(c["false_sd"][i]), float(c["false_mu"][i])
     cdf = w @ (r * stats.norm.cdf(y, eta, osd) + (1 - r) * stats.norm.cdf(y, fmu, fsd))
@@ -339,7 +339,8 @@ def simulate_history(model: ScenarioModel, items: Iterable[Evidence] | None = No
                                     source="simulated month", reliability=reliability,
                                     id=f"sim{seed}-{ind.name}-{spec.months[m]}"))
     hz[:, :first] = -50.0  # nothing happened before the seed's as_of: the posterior knows it
-    ev, gm, gc = outcome_truth(model, hz, rng)
+    truth = outcome_truth(model, hz, rng)
+    ev = truth.event_month
     events = [o.name for o in spec.outcomes if o.type == "event"]
     for e_i, name in enumerate(events):
         if first <= ev[e_i] <= last:
@@ -347,10 +348,10 @@ def simulate_history(model: ScenarioModel, items: Iterable[Evidence] | None = No
                                 source="simulated month", reliability="A1",
                                 id=f"sim{seed}-{name}"))
     for g_i, g in enumerate(spec.competing_groups):
-        if first <= gm[g_i] <= last:
-            choices = [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
-            chosen = (choices + [g.reference])[int(gc[g_i])]
-            out.append(Evidence(indicator=chosen, date=month_end(spec.months[gm[g_i]]),
-                                value=1, source="simulated month", reliability="A1",
-                                id=f"sim{seed}-{chosen}"))
+        for step in truth.steps[g_i]:
+            if first <= step.month <= last:
+                name = spec.step_evidence(g.name, step.kind, step.choice)
+                out.append(Evidence(indicator=name, date=month_end(spec.months[step.month]),
+                                    value=1, source="simulated month", reliability="A1",
+                                    id=f"sim{seed}-{name}-{spec.months[step.month]}"))
     return out

@@ -1106,8 +1106,8 @@ def climatology(spec: Spec, outcome: str, as_of: str, horizon: str) -> float:
     Examples
     --------
     >>> spec = load_spec()
-    >>> round(climatology(spec, "deadlock_persists", "2025-11-01", "2026-12-31"), 2)
-    0.14
+    >>> round(climatology(spec, "deadlock_persists", "2025-11-01", "2026-12-31"), 3)
+    0.125
     """
     try:
         o = spec.outcome(outcome)

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iamg_forecast.evidence.cells import model_data, observed_through
+from iamg_forecast.evidence.cells import Step, history_data, model_data, observed_through
 from iamg_forecast.evidence.items import Evidence
-from iamg_forecast.likelihood import KIND_CODES
+from iamg_forecast.likelihood import KIND_CODES, count_predictive
 from iamg_forecast.model import ScenarioModel, hazard_rows
+from iamg_forecast.spec import STAGE_ROWS
 
-__all__ = ["EvidencePattern", "World", "seed_pattern", "simulate_worlds", "outcome_truth"]
+__all__ = ["EvidencePattern", "World", "seed_pattern", "simulate_worlds", "outcome_truth",
+           "Truth"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class World:
     resolved: np.ndarray          # (outcome,) bool: already known on as_of
     as_of: dt.date
     horizon: dt.date
+    steps: tuple = ()             # per competing group, its steps known on as_of
 
 
 def seed_pattern(model: ScenarioModel, items: Iterable[Evidence], *, as_of: dt.date | None = None,
@@ -93,9 +96,11 @@ def _report(kind: int, eta: float, r: float, ind, rng: np.random.Generator) -> f
         p = 1.0 / (1.0 + np.exp(-eta)) if true_report else ind.false_report_rate.value
         return float(rng.random() < p)
     if kind == KIND_CODES["count"]:
-        lam = float(np.exp(np.clip(eta, -30, 30))) if true_report else \
-            ind.false_report_rate.value
-        return float(rng.poisson(lam))
+        if not true_report:
+            return float(rng.poisson(ind.false_report_rate.value))
+        mu = float(np.exp(np.clip(eta, -30, 30)))
+        phi = ind.dispersion.value if ind.dispersion else 0.0
+        return float(count_predictive(mu, phi).rvs(random_state=rng))
     if true_report:
         return float(rng.normal(eta, ind.obs_sd.value))
     return float(rng.normal(ind.baseline.mu, ind.false_report_sd.value))
@@ -106,59 +111,106 @@ def _first_event(logits: np.ndarray, rng: np.random.Generator) -> int:
     return int(np.argmax(hits)) if hits.any() else -1
 
 
-def outcome_truth(model: ScenarioModel, hz: np.ndarray, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate each outcome's month from true hazards ``hz`` (hazard, month).
-
-    Returns ``(event_month, group_month, group_choice)`` for the whole month axis (-1: never).
+@dataclass(frozen=True)
+class Truth:
+    """What happened in a simulated world: each event's month (-1: never) and each competing
+    group's dated steps (:class:`~iamg_forecast.evidence.cells.Step`, whole month axis).
     """
+
+    event_month: np.ndarray
+    steps: list[list[Step]]
+
+    def formation(self, g: int) -> Step | None:
+        """Group ``g``'s event step, if it happened."""
+        return next((s for s in self.steps[g] if s.kind == "formation"), None)
+
+    def known(self, last: int) -> list[list[Step]]:
+        """Each group's steps up to month ``last``."""
+        return [[s for s in st if s.month <= last] for st in self.steps]
+
+
+def _softmax_draw(logits: np.ndarray, rng: np.random.Generator) -> int:
+    p = np.exp(logits - logits.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def _group_steps(spec, g: int, hz: np.ndarray, rng: np.random.Generator) -> list[Step]:
+    """One group's process over the month axis, with the transitions of
+    :func:`iamg_forecast.likelihood.group_cumulative`.
+    """
+    group = spec.competing_groups[g]
+    rows = hazard_rows(spec)
+    choice_rows = [rows.index(c) for c in spec.choices(group.name)]
+    a = _sigmoid(hz[rows.index(group.name)])
+    steps: list[Step] = []
+    if group.stages is None:
+        for m in range(hz.shape[-1]):
+            if rng.random() < a[m]:
+                return [Step(m, "formation", _softmax_draw(hz[choice_rows, m], rng))]
+        return steps
+    b, v, vs, f = (_sigmoid(hz[rows.index(f"{group.name}:{r}")]) for r in STAGE_ROWS)
+    state = 0 if group.stages.initial == "election" else 1
+    for m in range(hz.shape[-1]):
+        named = False
+        if state == 0 and rng.random() < a[m]:
+            steps.append(Step(m, "president"))
+            state = 1
+        if state == 1 and rng.random() < b[m]:
+            c = _softmax_draw(hz[choice_rows, m], rng)
+            steps.append(Step(m, "designation", c))
+            state, named = 2 + c, True
+        if state >= 2:
+            c = state - 2
+            if rng.random() < (vs[m] if named else v[m]):
+                steps.append(Step(m, "formation", c))
+                return steps
+            if not named and rng.random() < f[m]:
+                steps.append(Step(m, "failure"))
+                state = 1
+    return steps
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def outcome_truth(model: ScenarioModel, hz: np.ndarray, rng: np.random.Generator) -> Truth:
+    """Simulate each outcome from true hazards ``hz`` (hazard, month) over the month axis."""
     spec = model.spec
     rows = hazard_rows(spec)
     events = [o.name for o in spec.outcomes if o.type == "event"]
     event_month = np.array([_first_event(hz[rows.index(e)], rng) for e in events],
                            dtype=np.int64)
-    group_month = np.full(len(spec.competing_groups), -1, dtype=np.int64)
-    group_choice = np.full(len(spec.competing_groups), -1, dtype=np.int64)
-    for g_i, g in enumerate(spec.competing_groups):
-        m = _first_event(hz[rows.index(g.name)], rng)
-        if m < 0:
-            continue
-        choices = [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
-        logits = np.append([hz[rows.index(c), m] for c in choices], 0.0)
-        probs = np.exp(logits - logits.max())
-        group_month[g_i] = m
-        group_choice[g_i] = int(rng.choice(len(probs), p=probs / probs.sum()))
-    return event_month, group_month, group_choice
+    return Truth(event_month, [_group_steps(spec, g, hz, rng)
+                               for g in range(len(spec.competing_groups))])
 
 
-def _happened_by(model: ScenarioModel, months: tuple, limit: int) -> np.ndarray:
+def _happened_by(model: ScenarioModel, truth: Truth, limit: int) -> np.ndarray:
     """Per outcome (spec order), whether it happened at or before month ``limit``."""
     spec = model.spec
-    event_month, group_month, group_choice = months
     events = [o.name for o in spec.outcomes if o.type == "event"]
     out = np.zeros(len(spec.outcome_names), dtype=bool)
     for j, e in enumerate(events):
-        out[spec.outcome_names.index(e)] = 0 <= event_month[j] <= limit
+        out[spec.outcome_names.index(e)] = 0 <= truth.event_month[j] <= limit
     for g_i, g in enumerate(spec.competing_groups):
-        choices = [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
-        ordered = choices + [g.reference]
-        formed = 0 <= group_month[g_i] <= limit
-        if formed:
-            out[spec.outcome_names.index(ordered[group_choice[g_i]])] = True
+        done = truth.formation(g_i)
+        if done is not None and done.month <= limit:
+            out[spec.outcome_names.index(spec.choices(g.name)[done.choice])] = True
         else:
             out[spec.outcome_names.index(g.none_outcome)] = True
     return out
 
 
-def _resolved_on(model: ScenarioModel, months: tuple, last: int) -> np.ndarray:
+def _resolved_on(model: ScenarioModel, truth: Truth, last: int) -> np.ndarray:
     """Per outcome, whether its answer is known at month ``last``.
 
     Known means the event happened, or its group's event happened (settling every member).
     """
     spec = model.spec
-    out = _happened_by(model, months, last)
+    out = _happened_by(model, truth, last)
     for g_i, g in enumerate(spec.competing_groups):
-        formed = 0 <= months[1][g_i] <= last
+        done = truth.formation(g_i)
+        formed = done is not None and done.month <= last
         for name in spec.group_members(g.name):
             out[spec.outcome_names.index(name)] = formed
     return out
@@ -205,16 +257,15 @@ def simulate_worlds(model: ScenarioModel, pattern: EvidencePattern, n: int, seed
             data["ind_rel"][i, m] = r
             data["ind_value"][i, m] = _report(int(kinds[i]), float(eta[i, m]), r,
                                               spec.indicators[i], rng)
-        months = outcome_truth(model, hz, rng)
-        ev, gm, gc = months
+        truth = outcome_truth(model, hz, rng)
+        ev = truth.event_month
         data["event_month"] = np.where((ev >= 0) & (ev <= last), ev, -1).astype(np.int64)
-        known = (gm >= 0) & (gm <= last)
-        data["group_month"] = np.where(known, gm, -1).astype(np.int64)
-        data["group_choice"] = np.where(known, gc, -1).astype(np.int64)
+        data.update(history_data(spec, truth.known(last), last))
         worlds.append(World(
             index=k, seed=seed, data=data, latent_state=prior["latent_state"][k],
             indicator_eta=eta, hazard_logit=hz,
-            happened=_happened_by(model, months, h_idx),
-            resolved=_resolved_on(model, months, last),
-            as_of=pattern.as_of, horizon=pattern.horizon))
+            happened=_happened_by(model, truth, h_idx),
+            resolved=_resolved_on(model, truth, last),
+            as_of=pattern.as_of, horizon=pattern.horizon,
+            steps=tuple(tuple(st) for st in truth.known(last))))
     return worlds

@@ -262,7 +262,7 @@ def quantity_names(model: ScenarioModel) -> list[str]:
     >>> from iamg_forecast import load_model
     >>> names = quantity_names(load_model())
     >>> names[0], names[-2:], len(names)
-    ('latent:iran_domestic_crisis', ['loglik', 'loglik:newest_report'], 20)
+    ('latent:iran_domestic_crisis', ['loglik', 'loglik:newest_report'], 23)
     """
     s = model.spec
     return ([f"latent:{n}" for n in s.latent_order] + [f"p:{o}" for o in s.outcome_names]

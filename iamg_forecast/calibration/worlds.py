@@ -118,12 +118,11 @@ def world_evidence(model: ScenarioModel, world: World, source: str | None = None
             items.append(Evidence(indicator=name, date=date_of(m), value=1, source=src,
                                   reliability="A1", id=f"w{world.index}-{name}"))
     for g_i, g in enumerate(spec.competing_groups):
-        m = int(data["group_month"][g_i])
-        if m >= 0:
-            choices = [c for c in spec.group_members(g.name)[:-1] if c != g.reference]
-            chosen = (choices + [g.reference])[int(data["group_choice"][g_i])]
-            items.append(Evidence(indicator=chosen, date=date_of(m), value=1, source=src,
-                                  reliability="A1", id=f"w{world.index}-{chosen}"))
+        for step in world.steps[g_i]:
+            name = spec.step_evidence(g.name, step.kind, step.choice)
+            items.append(Evidence(indicator=name, date=date_of(step.month), value=1,
+                                  source=src, reliability="A1",
+                                  id=f"w{world.index}-{name}-{spec.months[step.month]}"))
     return items
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,12 +20,159 @@ from iamg_forecast.evidence.items import Evidence
 from iamg_forecast.spec import Spec, month_end
 
 __all__ = ["model_data", "observed_through", "evidence_hash", "legacy_evidence_hash",
-           "usable_items", "as_date", "DATA_SLOTS"]
+           "usable_items", "as_date", "DATA_SLOTS", "group_history", "Step", "history_capacity",
+           "STEP_ORDER"]
 
 # Evidence slots filled from evidence (packed into the model's one pm.Data vector, see
 # ScenarioModel.graph_data).
 DATA_SLOTS = ("ind_value", "ind_rel", "ind_observed", "event_month", "group_month",
-              "group_choice", "obs_through")
+              "group_choice", "group_state", "hist_row", "hist_month", "hist_sign", "hist_on",
+              "choice_group", "choice_month", "choice_index", "choice_on", "obs_through")
+
+#: The order of a group's steps dated the same day (a president elected and a designate named
+#: on one day; a designate withdrawing and the next one named on one day).
+STEP_ORDER = {"president": 0, "failure": 1, "designation": 2, "formation": 3}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One dated step of a competing group's process: ``kind`` is ``president``,
+    ``designation``, ``failure`` or ``formation``; ``choice`` indexes :meth:`Spec.choices`.
+    """
+
+    month: int
+    kind: str
+    choice: int = -1
+
+
+def history_capacity(spec: Spec) -> tuple[int, int]:
+    """Fixed sizes of the history and choice cell lists (a month holds at most a few cells)."""
+    n = len(spec.months) * max(len(spec.competing_groups), 1)
+    return 6 * n + 8, 2 * n + 4
+
+
+class _History:
+    """Cells of one group's known history, appended step by step."""
+
+    def __init__(self, spec: Spec, g: int):
+        self.g = g
+        group = spec.competing_groups[g]
+        rows = spec.hazard_rows
+        self.row = {k: rows.index(f"{group.name}:{k}") for k in
+                    ("designation", "vote", "vote_same_month", "failure")
+                    } if group.stages is not None else {}
+        self.row["president"] = rows.index(group.name)
+        self.cells: list[tuple[int, int, int]] = []
+        self.choices: list[tuple[int, int, int]] = []
+
+    def step(self, key: str, month: int, happened: bool) -> None:
+        self.cells.append((self.row[key], month, 1 if happened else -1))
+
+    def choose(self, month: int, choice: int) -> None:
+        self.choices.append((self.g, month, choice))
+
+
+def group_history(spec: Spec, g: int, steps: list[Step], obs_through: int
+                  ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]], int]:
+    """A competing group's known history as likelihood cells, and its state at the end.
+
+    Every step that happened contributes ``log sigmoid(+logit)`` of its row in its month, and
+    every step that could have happened in a complete month (up to ``obs_through``) but did
+    not, ``log sigmoid(-logit)``: exactly the factors of the chain that
+    :func:`iamg_forecast.likelihood.group_cumulative` projects forward. A designation (or the
+    event) also contributes the log-softmax of its choice. Out-of-order steps are read
+    leniently: a designation over a designate ends the first one (a failure); an event with
+    another choice than the designate's is that failure, a designation and a same-month vote.
+
+    Parameters
+    ----------
+    spec : Spec
+    g : int
+        Index of the group in ``spec.competing_groups``.
+    steps : list of Step
+        Sorted by date (and :data:`STEP_ORDER` within a day).
+    obs_through : int
+        Last complete month known.
+
+    Returns
+    -------
+    cells : list of (row, month, sign)
+    choices : list of (group, month, choice)
+    state : int
+        The chain state after the last step (see ``group_cumulative``): 0 awaiting the
+        president (or, unstaged, not happened), 1 president in office, ``2 + c`` a designate of
+        choice ``c``, ``2 + C + c`` happened with choice ``c``.
+
+    Examples
+    --------
+    >>> from iamg_forecast.spec import load_spec
+    >>> spec = load_spec()
+    >>> cells, choices, state = group_history(spec, 0, [Step(1, "president")], 2)
+    >>> state, len(choices)
+    (1, 0)
+    """
+    group = spec.competing_groups[g]
+    n_c = len(spec.choices(group.name))
+    h = _History(spec, g)
+    if group.stages is None:
+        state = 0
+        done = next((s for s in steps if s.kind == "formation"), None)
+        last = obs_through if done is None else done.month
+        for m in range(last + 1):
+            if done is not None and m == done.month:
+                h.step("president", m, True)
+                h.choose(m, done.choice)
+                state = 2 + n_c + done.choice
+            elif m <= obs_through:
+                h.step("president", m, False)
+        return h.cells, h.choices, state
+    state = 0 if group.stages.initial == "election" else 1
+    last = max([obs_through] + [s.month for s in steps])
+    by_month: dict[int, list[Step]] = {}
+    for s in steps:
+        by_month.setdefault(s.month, []).append(s)
+    for m in range(last + 1):
+        if state >= 2 + n_c:
+            break
+        start, named_now, elected_now = state, False, False
+        for s in by_month.get(m, []):
+            if s.kind == "president" and state == 0:
+                h.step("president", m, True)
+                state, elected_now = 1, True
+            elif s.kind == "failure" and 2 <= state < 2 + n_c:
+                h.step("vote_same_month" if named_now else "vote", m, False)
+                h.step("failure", m, True)
+                state, named_now = 1, False
+            elif s.kind in ("designation", "formation"):
+                if 2 <= state < 2 + n_c and (s.kind == "designation"
+                                             or state - 2 != s.choice):
+                    h.step("vote_same_month" if named_now else "vote", m, False)
+                    h.step("failure", m, True)
+                    state, named_now = 1, False
+                if state == 0:
+                    h.step("president", m, True)
+                    state, elected_now = 1, True
+                if state == 1:
+                    h.step("designation", m, True)
+                    h.choose(m, s.choice)
+                    state, named_now = 2 + s.choice, True
+                if s.kind == "formation":
+                    h.step("vote_same_month" if named_now else "vote", m, True)
+                    state = 2 + n_c + s.choice
+        if m > obs_through or state >= 2 + n_c:
+            continue  # an open month: what did not happen yet may still happen
+        # the steps that could still have happened this month and did not
+        if state == 0:
+            h.step("president", m, False)
+        elif state == 1 and (elected_now or start == 1):
+            h.step("designation", m, False)
+        elif 2 <= state < 2 + n_c:
+            if named_now:
+                h.step("vote_same_month", m, False)
+            else:
+                h.step("vote", m, False)
+                h.step("failure", m, False)
+    return h.cells, h.choices, state
 
 
 def as_date(value: dt.date | str | None, name: str = "as_of") -> dt.date | None:
@@ -164,8 +312,8 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | Non
     observed = np.zeros((n_i, n_m))
     events = [o.name for o in spec.outcomes if o.type == "event"]
     event_month = np.full(len(events), -1, dtype=np.int64)
-    group_month = np.full(len(spec.competing_groups), -1, dtype=np.int64)
-    group_choice = np.full(len(spec.competing_groups), -1, dtype=np.int64)
+    groups = [g.name for g in spec.competing_groups]
+    steps: list[list[tuple[dt.date, int, Step]]] = [[] for _ in groups]
     ind_pos = {n: i for i, n in enumerate(spec.indicator_names)}
     usable = usable_items(items, as_of)
     reliab = {e.id: spec.reliability.probability(e.reliability) for e in usable}
@@ -179,14 +327,15 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | Non
         elif e.indicator in events:
             j = events.index(e.indicator)
             event_month[j] = m if event_month[j] < 0 else min(event_month[j], m)
+        elif e.indicator in spec.milestones:
+            group, kind, choice = spec.milestones[e.indicator]
+            c = -1 if choice is None else spec.choices(group).index(choice)
+            steps[groups.index(group)].append((e.date, STEP_ORDER[kind], Step(m, kind, c)))
         else:
             o = spec.outcome(e.indicator)
-            g = [x.name for x in spec.competing_groups].index(o.group)
-            choices = spec.group_members(o.group)[:-1]
-            ordered = [c for c in choices if c != spec.group(o.group).reference] + \
-                [spec.group(o.group).reference]
-            if group_month[g] < 0 or m < group_month[g]:
-                group_month[g], group_choice[g] = m, ordered.index(o.name)
+            c = spec.choices(o.group).index(o.name)
+            steps[groups.index(o.group)].append((e.date, STEP_ORDER["formation"],
+                                                 Step(m, "formation", c)))
     for (i, m), group in cells.items():
         by_value: dict[float, list[Evidence]] = {}
         for e in group:
@@ -195,15 +344,51 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | Non
                         key=lambda t: (-t[0], t[1]))
         r, v = scored[0]
         value[i, m], rel[i, m], observed[i, m] = v, r, 1.0
+    obs = observed_through(spec, as_of)
     return {
         "ind_value": value,
         "ind_rel": rel,
         "ind_observed": observed,
         "event_month": event_month,
-        "group_month": group_month,
-        "group_choice": group_choice,
-        "obs_through": np.array(observed_through(spec, as_of), dtype=np.int64),
+        **history_data(spec, [[s for _, _, s in sorted(st, key=lambda t: t[:2])]
+                              for st in steps], obs),
+        "obs_through": np.array(obs, dtype=np.int64),
     }
+
+
+def history_data(spec: Spec, steps: list[list[Step]], obs_through: int
+                 ) -> dict[str, np.ndarray]:
+    """The competing groups' data slots from each group's sorted steps (see
+    :func:`group_history`): fixed-capacity cell lists, the state at the end, and the month and
+    choice of the event (``-1`` while it has not happened).
+    """
+    n_g = len(spec.competing_groups)
+    cap_h, cap_c = history_capacity(spec)
+    state = np.zeros(n_g, dtype=np.int64)
+    month = np.full(n_g, -1, dtype=np.int64)
+    choice = np.full(n_g, -1, dtype=np.int64)
+    cells: list[tuple[int, int, int]] = []
+    chosen: list[tuple[int, int, int]] = []
+    for g, group in enumerate(spec.competing_groups):
+        c, ch, state[g] = group_history(spec, g, steps[g], obs_through)
+        cells += c
+        chosen += ch
+        n_c = len(spec.choices(group.name))
+        if state[g] >= 2 + n_c:
+            month[g] = next(s.month for s in steps[g] if s.kind == "formation")
+            choice[g] = state[g] - 2 - n_c
+    if len(cells) > cap_h or len(chosen) > cap_c:
+        raise EvidenceError([Problem("<evidence>", "milestones", "more steps of a competing "
+                                     "group than the model holds", len(cells))])
+    hist = np.zeros((cap_h, 3), dtype=np.int64)
+    hist[:len(cells)] = np.reshape(cells, (-1, 3))
+    chs = np.zeros((cap_c, 3), dtype=np.int64)
+    chs[:len(chosen)] = np.reshape(chosen, (-1, 3))
+    return {"group_month": month, "group_choice": choice, "group_state": state,
+            "hist_row": hist[:, 0], "hist_month": hist[:, 1], "hist_sign": hist[:, 2],
+            "hist_on": (np.arange(cap_h) < len(cells)).astype(float),
+            "choice_group": chs[:, 0], "choice_month": chs[:, 1], "choice_index": chs[:, 2],
+            "choice_on": (np.arange(cap_c) < len(chosen)).astype(float)}
 
 
 def evidence_hash(items: Iterable[Evidence], as_of: dt.date | str | None = None) -> str:

@@ -213,7 +213,7 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     """
     where = f"item {item.id}"
     problems: list[Problem] = []
-    names = spec.indicator_names + spec.outcome_names
+    names = spec.indicator_names + spec.outcome_names + list(spec.milestones)
     if item.indicator not in names:
         hint = difflib.get_close_matches(item.indicator, names, n=1)
         problems.append(Problem(where, "indicator", "unknown indicator or outcome" + (
@@ -226,6 +226,18 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     if item.date > month_end(spec.scenario.end_month):
         problems.append(Problem(where, "date", f"after the scenario end {spec.scenario.end_month}",
                                 str(item.date)))
+    if item.indicator in spec.milestones:
+        # a milestone is a dated public step of a process: certain, like an outcome
+        if item.value != 1:
+            problems.append(Problem(where, "value", "a milestone is logged once, when it "
+                                    "happened, with value 1", item.value))
+        src, info = item.reliability[0], item.reliability[1:]
+        if src not in OUTCOME_GRADE[0] or info not in OUTCOME_GRADE[1]:
+            problems.append(Problem(where, "reliability", "a milestone is a public step of "
+                                    "the process, logged with certainty: it needs a source "
+                                    "graded A or B and information graded 1 or 2",
+                                    item.reliability))
+        return problems
     if item.indicator in spec.outcome_names:
         o = spec.outcome(item.indicator)
         if o.type == "none":
