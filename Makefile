@@ -4,7 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: forecast test calibrate backtest lint bench clean
+.PHONY: help forecast test calibrate backtest lint bench clean
+.DEFAULT_GOAL := help
+CLI_NOTE = echo "The command line: $(VENV)/bin/iamg-forecast --help (or: . $(VENV)/bin/activate, then iamg-forecast)"
+
+help:
+	@echo "make forecast   # set up $(VENV), write reports/latest.html from the bundled seed evidence"
+	@echo "make test       # set up $(VENV), run the test suite"
+	@$(CLI_NOTE)
 
 $(STAMP): pyproject.toml
 	@set -e; \
@@ -15,11 +22,13 @@ $(STAMP): pyproject.toml
 	fi; \
 	$(PY) -m pip install -q --upgrade pip; \
 	$(PY) -m pip install -q -e '.[dev]'; \
-	touch $(STAMP)
+	touch $(STAMP); \
+	$(CLI_NOTE)
 
 forecast: $(STAMP)
 	@mkdir -p reports work
 	$(VENV)/bin/iamg-forecast forecast --db work/iamg.sqlite --import-seed --out reports/latest.html
+	@$(CLI_NOTE)
 
 test: $(STAMP)
 	@./scripts/ensure_chromium.sh

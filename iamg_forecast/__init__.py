@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iamg_forecast import calibration
 from iamg_forecast.backtest import backtest
@@ -23,7 +24,41 @@ from iamg_forecast.model import ScenarioModel, load_model
 from iamg_forecast.priorcheck import elicit, prior_check
 from iamg_forecast.spec import Spec, load_spec
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __version__ = "0.1.0"
+
+
+def indicators(spec: Spec | str | Path | None = None) -> pd.DataFrame:
+    """Every name evidence can be logged about: the indicators and the outcomes.
+
+    Parameters
+    ----------
+    spec : Spec, str or Path, optional
+        A loaded spec or a priors directory (default: the bundled scenario).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``name, type`` (``"indicator"`` or ``"outcome"``), ``kind`` (binary, count or
+        continuous for an indicator; event, choice or none for an outcome) and
+        ``description`` (an outcome's question).
+
+    Examples
+    --------
+    >>> t = indicators()
+    >>> t.loc[t["name"] == "sudani_return", ["type", "kind"]].values.tolist()
+    [['outcome', 'choice']]
+    """
+    import pandas as pd
+
+    sp = spec if isinstance(spec, Spec) else load_spec(spec)
+    rows = [{"name": i.name, "type": "indicator", "kind": i.kind,
+             "description": " ".join(i.description.split())} for i in sp.indicators]
+    rows += [{"name": o.name, "type": "outcome", "kind": o.type,
+              "description": " ".join(o.question.split())} for o in sp.outcomes]
+    return pd.DataFrame(rows, columns=["name", "type", "kind", "description"])
 
 
 def seed_evidence_path() -> Path:
@@ -54,6 +89,7 @@ __all__ = [
     "load_model",
     "load_spec",
     "elicit",
+    "indicators",
     "prior_check",
     "seed_evidence_path",
 ]

@@ -83,3 +83,20 @@ def sampling_defaults() -> dict[str, int]:
         "tune": env_int("IAMG_TUNE", TUNE),
         "chains": env_int("IAMG_CHAINS", CHAINS),
     }
+
+
+# A forecast whose newest evidence is older than this many days before its as-of date (or, when
+# as-of defaulted to the newest evidence, before the day it was made) carries a staleness
+# warning naming the gap and the indicators not reported since. ``IAMG_STALE_DAYS`` overrides.
+STALE_AFTER_DAYS = 45
+
+
+def stale_after_days() -> int:
+    """The staleness threshold in days after the ``IAMG_STALE_DAYS`` override.
+
+    Examples
+    --------
+    >>> stale_after_days() > 0
+    True
+    """
+    return env_int("IAMG_STALE_DAYS", STALE_AFTER_DAYS)

@@ -49,7 +49,7 @@ from iamg_forecast.model import PARAMETER_BLOCKS, Intervention, ScenarioModel
 from iamg_forecast.priorcheck import prior_outcome_probs
 from iamg_forecast.spec import Spec, month_end, parse_date
 
-__all__ = ["Forecast", "forecast", "OutcomeResult", "SCHEMA_VERSION"]
+__all__ = ["Forecast", "forecast", "OutcomeResult", "Knowledge", "SCHEMA_VERSION"]
 
 # 2: a marker and a manifest of content hashes; parameter blocks and sample stats stored so
 # that the diagnostics are recomputed on load; no stored log-weights (recomputed).
@@ -129,6 +129,95 @@ def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: A
     return as_of_d, hz
 
 
+# How ``as_of`` was set (``provenance["as_of_rule"]``), in words a reader sees beside the date.
+AS_OF_GIVEN = "given"
+AS_OF_LATEST = "the newest evidence"
+AS_OF_START = "the scenario start (no evidence)"
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What a forecast knows and how fresh it is (see :meth:`Forecast.knowledge`).
+
+    Attributes
+    ----------
+    as_of : date
+        The knowledge date.
+    as_of_rule : str
+        How it was set: ``"given"``, ``"the newest evidence"``, ``"the scenario start (no
+        evidence)"`` (or ``"unknown"`` for saves that did not record it).
+    newest_evidence : date or None
+        Date of the newest item used.
+    reference : date
+        The date the evidence's age is measured against: ``as_of`` when it was given, else the
+        day the forecast was made.
+    gap_days : int or None
+        Days from the newest evidence to ``reference`` (None without evidence).
+    max_age_days : int
+        The threshold.
+    stale : bool
+        True when ``gap_days`` exceeds ``max_age_days`` (or there is no evidence).
+    unmonitored : dict of str to date or None
+        Indicators with no report within ``max_age_days`` before ``reference``, with the date
+        of their last report (None: never).
+    """
+
+    as_of: dt.date
+    as_of_rule: str
+    newest_evidence: dt.date | None
+    reference: dt.date
+    gap_days: int | None
+    max_age_days: int
+    stale: bool
+    unmonitored: dict[str, dt.date | None]
+
+    @property
+    def statement(self) -> str:
+        """One sentence: the knowledge date and where it comes from."""
+        rule = "" if self.as_of_rule == AS_OF_GIVEN else f" (set to {self.as_of_rule}"
+        if rule:
+            rule += "; pass as_of / --as-of to choose it)"
+        newest = (f"; newest evidence {self.newest_evidence}" if self.newest_evidence
+                  and self.newest_evidence != self.as_of else "")
+        return f"Knowledge date {self.as_of}{rule}{newest}."
+
+    @property
+    def warning(self) -> str | None:
+        """The staleness warning, or None when the evidence is fresh enough."""
+        if not self.stale:
+            return None
+        names = list(self.unmonitored)
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        if self.newest_evidence is None:
+            head = "STALE: no evidence at all; every probability is the prior's."
+        else:
+            against = ("the knowledge date" if self.as_of_rule == AS_OF_GIVEN
+                       else "the day the forecast was made")
+            head = (f"STALE: the newest evidence ({self.newest_evidence}) is {self.gap_days} "
+                    f"days older than {against} ({self.reference}); the threshold is "
+                    f"{self.max_age_days} days.")
+            if self.as_of_rule == AS_OF_GIVEN:
+                head += (" Months without evidence count as \"nothing reported\" and outcomes"
+                         " not logged count as not happened.")
+            else:
+                head += (" The forecast is as of the newest evidence: anything after it is "
+                         "unknown to the model.")
+        tail = (f" Not reported in the last {self.max_age_days} days: {shown}." if names
+                else "")
+        return head + tail
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields plus ``statement`` and ``warning``."""
+        return {"as_of": str(self.as_of), "as_of_rule": self.as_of_rule,
+                "newest_evidence": None if self.newest_evidence is None
+                else str(self.newest_evidence),
+                "reference": str(self.reference), "gap_days": self.gap_days,
+                "max_age_days": self.max_age_days, "stale": self.stale,
+                "unmonitored": {k: None if v is None else str(v)
+                                for k, v in self.unmonitored.items()},
+                "statement": self.statement, "warning": self.warning}
+
+
 # Data slots that say what is known of the outcomes (as opposed to indicator reports).
 _OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "group_state", "hist_row",
                  "hist_month", "hist_sign", "hist_on", "choice_group", "choice_month",
@@ -197,7 +286,9 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     log : EvidenceLog or iterable of Evidence, optional
         The evidence. Items dated after ``as_of`` are ignored.
     as_of : date or ISO string, optional
-        The forecast's knowledge date; defaults to the latest evidence date.
+        The forecast's knowledge date; defaults to the latest evidence date (the rule used is
+        recorded as ``provenance["as_of_rule"]``; :meth:`Forecast.knowledge` warns when the
+        newest evidence is old).
     horizon : date or ISO string, optional
         Outcomes are "by this date"; defaults to the spec's ``default_horizon``.
     seed : int, optional
@@ -232,8 +323,11 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     data = model.data(items, as_of_d)
     idata = sample_posterior(model, data, seed=seed, draws=draws, tune=tune, chains=chains,
                              progress=progress)
+    rule = AS_OF_GIVEN if as_of is not None else (
+        AS_OF_LATEST if usable_items(items) else AS_OF_START)
     return Forecast._from_fit(model, idata, items, as_of_d, hz, seed,
-                              {"draws": draws, "tune": tune, "chains": chains}, language)
+                              {"draws": draws, "tune": tune, "chains": chains}, language,
+                              as_of_rule=rule)
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,11 +370,13 @@ class Forecast:
     # parameter blocks and the sample stats the gates read (kept so that a save can be
     # re-checked on load); empty for forecasts built without them
     gate_data: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    as_of_rule: str = AS_OF_GIVEN
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def _from_fit(cls, model: ScenarioModel, idata, items, as_of, horizon, seed, sizes,
-                  language, path: str = "fit", pareto_k=None) -> Forecast:
+                  language, path: str = "fit", pareto_k=None,
+                  as_of_rule: str = AS_OF_GIVEN) -> Forecast:
         post = idata["posterior"].to_dataset()
         draws = {k: np.asarray(post[k].values) for k in POSTERIOR_VARS}
         diag = diagnose(idata, model.spec.month_index(horizon))
@@ -290,7 +386,7 @@ class Forecast:
         fc = cls(model=model, draws=draws, items=tuple(items), as_of=as_of, horizon=horizon,
                  seed=seed, sizes=dict(sizes), diagnostics=diag, provenance={}, path=path,
                  pareto_k=dict(pareto_k or {}), language=language, idata=idata,
-                 gate_data=gate_data)
+                 gate_data=gate_data, as_of_rule=as_of_rule)
         return fc._with_provenance()
 
     def _with_provenance(self) -> Forecast:
@@ -300,6 +396,7 @@ class Forecast:
             "evidence_hash": evidence_hash(self.items, self.as_of),
             "n_items": len(self.usable),
             "as_of": self.as_of.isoformat(),
+            "as_of_rule": self.as_of_rule,
             "horizon": self.horizon.isoformat(),
             "seed": self.seed,
             **self.sizes,
@@ -328,6 +425,45 @@ class Forecast:
         if self.path == "psis" and "fit_as_of" in self.provenance:
             return {k: self.provenance[k] for k in ("fit_as_of", "fit_n_items")}
         return {"fit_as_of": self.as_of.isoformat(), "fit_n_items": len(self.items)}
+
+    def knowledge(self, max_age_days: int | None = None) -> Knowledge:
+        """The knowledge date, where it comes from, and whether the evidence is stale.
+
+        Parameters
+        ----------
+        max_age_days : int, optional
+            Warn when the newest evidence is older than this many days before ``as_of`` (when
+            ``as_of`` was given) or before the day the forecast was made (when ``as_of``
+            defaulted to the newest evidence). Default
+            :func:`iamg_forecast.defaults.stale_after_days` (45, ``IAMG_STALE_DAYS``).
+
+        Returns
+        -------
+        Knowledge
+            ``statement`` and ``warning`` are the sentences the CLI and reports print.
+        """
+        limit = defaults.stale_after_days() if max_age_days is None else int(max_age_days)
+        if limit < 0:
+            raise ForecastError(f"max_age_days must be >= 0, got {max_age_days!r}")
+        used = [e for e in self.usable if e.indicator in self.spec.indicator_names]
+        outcomes = [e for e in self.usable if e.indicator not in self.spec.indicator_names]
+        newest = max((e.date for e in used + outcomes), default=None)
+        if self.as_of_rule == AS_OF_GIVEN:
+            ref = self.as_of
+        else:
+            created = str(self.provenance.get("created") or "")[:10]
+            ref = dt.date.fromisoformat(created) if created else dt.date.today()
+            ref = max(ref, self.as_of)
+        last: dict[str, dt.date] = {}
+        for e in used:
+            last[e.indicator] = max(last.get(e.indicator, e.date), e.date)
+        since = ref - dt.timedelta(days=limit)
+        unmonitored = {n: last.get(n) for n in self.spec.indicator_names
+                       if last.get(n) is None or last[n] < since}
+        gap = None if newest is None else (ref - newest).days
+        return Knowledge(as_of=self.as_of, as_of_rule=self.as_of_rule, newest_evidence=newest,
+                         reference=ref, gap_days=gap, max_age_days=limit,
+                         stale=gap is None or gap > limit, unmonitored=unmonitored)
 
     @cached_property
     def prior_p(self) -> dict[str, float]:
@@ -375,9 +511,23 @@ class Forecast:
         if not 0 <= h_idx < len(self.spec.months):
             raise ForecastError(f"horizon {hz_date} is outside the model's months "
                                 f"{self.spec.months[0]} to {self.spec.months[-1]}")
-        _, cum = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
+        _, cum = self._outcome_terms(data)
         p = cum[..., h_idx].copy()
         return _apply_resolutions(self.spec, p, data, h_idx)
+
+    def _outcome_terms(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`ScenarioModel._outcome_terms` over the stored draws, cached by what ``data``
+        says of the outcomes (the only slots it reads), so queries that change only evidence
+        cells (attribution, surprise, the curve's months) compute it once.
+        """
+        key = b"".join(np.ascontiguousarray(data[k]).tobytes() for k in _OUTCOME_KEYS)
+        cache = self.__dict__.setdefault("_outcome_cache", {})
+        if key not in cache:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            ll, cum = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP)
+            cache[key] = (np.asarray(ll), np.asarray(cum))
+        return cache[key]
 
     def outcome_curve(self) -> pd.DataFrame:
         """Probability of each outcome by every month-end from ``as_of`` to the horizon."""
@@ -461,8 +611,7 @@ class Forecast:
                                  cells=cells, outcomes=outcomes)
 
     def _outcome_loglik(self, data) -> np.ndarray:
-        ll, _ = self.model._outcome_terms(self._flat("hazard_logit"), data, ops=NP, cum=False)
-        return np.asarray(ll)
+        return self._outcome_terms(data)[0]
 
     def _log_ratio(self, new: dict[str, np.ndarray], old: dict[str, np.ndarray]) -> np.ndarray:
         """Log p(new data | draw) - log p(old data | draw), computed on changed cells only."""
@@ -524,7 +673,8 @@ class Forecast:
             fc = forecast(self.model, all_items, as_of=as_of, horizon=self.horizon,
                           seed=self.seed if seed is None else seed, progress=False,
                           language=self.language, **self.sizes)
-            return replace(fc, path="refit", pareto_k=ks)._with_provenance()
+            return replace(fc, path="refit", pareto_k=ks,
+                           as_of_rule=self.as_of_rule)._with_provenance()
         diag = replace(self.diagnostics, pareto_k=k_all, method="nuts+psis")
         out = replace(self, items=all_items, as_of=as_of, log_weights=lw, path="psis",
                       pareto_k=ks, diagnostics=diag)
@@ -599,15 +749,59 @@ class Forecast:
         return float(self.weights @ prob)
 
     # ---- attribution and comparison -----------------------------------------------------
-    def attribution(self, refit: bool = True) -> pd.DataFrame:
+    def attribution(self, refit: bool = True, *, form: str = "wide") -> pd.DataFrame:
         """For each evidence item: how much each outcome's probability would change without it.
 
         Leave-one-out by PSIS over the stored draws; an item with Pareto k > 0.7 is refitted
-        without it when ``refit`` is True (``method`` says which). ``shift`` is the forecast
-        minus the forecast without the item, so a positive shift means the item raised it.
-        ``reliable`` is False for a row whose reweighting has k > 0.7 (not refitted) or whose
-        refit failed its diagnostics: its shift should not be read as the item's effect.
+        without it when ``refit`` is True (``method`` says which). A shift is the forecast
+        minus the forecast without the item (a probability difference; multiply by 100 for
+        percentage points), so a positive shift means the item raised it. ``reliable`` is
+        False for an item whose reweighting has k > 0.7 (not refitted) or whose refit failed
+        its diagnostics: its shifts should not be read as the item's effect.
+
+        Parameters
+        ----------
+        refit : bool, default True
+            Refit without an item whose reweighting is unreliable.
+        form : {"wide", "long"}
+            ``"wide"`` (default): one row per item, sorted by its largest absolute shift
+            (``largest_shift``), with the item's ``id, indicator, date, value, source, note``,
+            one column per outcome, and ``pareto_k, method, reliable``. ``"long"``: one row per
+            (item, outcome) with columns ``item, indicator, date, outcome, shift, pareto_k,
+            method, reliable``.
         """
+        if form not in ("wide", "long"):
+            raise ValueError(f"form must be 'wide' or 'long', got {form!r}")
+        long = self._attribution_long(refit)
+        return long if form == "long" else self._attribution_wide(long)
+
+    def _attribution_wide(self, long: pd.DataFrame) -> pd.DataFrame:
+        names = self.spec.outcome_names
+        cols = ["item", "indicator", "date", "value", "source", "note", "largest_shift",
+                "largest_for", *names, "pareto_k", "method", "reliable"]
+        if long.empty:
+            return pd.DataFrame(columns=cols)
+        wide = long.pivot(index="item", columns="outcome", values="shift")[names]
+        meta = long.drop_duplicates("item").set_index("item")
+        by_id = {e.id: e for e in self.usable}
+        out = pd.DataFrame({"item": wide.index})
+        out["indicator"] = [by_id[i].indicator for i in wide.index]
+        out["date"] = [by_id[i].date for i in wide.index]
+        out["value"] = [by_id[i].value for i in wide.index]
+        out["source"] = [by_id[i].source for i in wide.index]
+        out["note"] = [by_id[i].note or "" for i in wide.index]
+        absmax = wide.abs().idxmax(axis=1)
+        out["largest_for"] = absmax.to_numpy()
+        out["largest_shift"] = [wide.loc[i, o] for i, o in absmax.items()]
+        for o in names:
+            out[o] = wide[o].to_numpy()
+        for c in ("pareto_k", "method", "reliable"):
+            out[c] = meta.loc[wide.index, c].to_numpy()
+        out = out.reindex(out["largest_shift"].abs().sort_values(ascending=False,
+                                                                  kind="stable").index)
+        return out[cols].reset_index(drop=True)
+
+    def _attribution_long(self, refit: bool) -> pd.DataFrame:
         base = self.outcome_draws()
         w = self.weights
         p_full = w @ base
@@ -658,8 +852,50 @@ class Forecast:
         data = self.model.data([*self.usable, item], max(self.as_of, item.date))
         return {**data, **{k: self.data[k] for k in _OUTCOME_KEYS}}
 
-    def signposts(self, months: int = 1, reliability: str = defaults.SIGNPOST_RELIABILITY
-                  ) -> pd.DataFrame:
+    def signposts(self, months: int = 1, reliability: str = defaults.SIGNPOST_RELIABILITY,
+                  *, form: str = "wide") -> pd.DataFrame:
+        """Indicators not yet seen, ranked by how much a report next month would move outcomes.
+
+        ``form="wide"`` (default): one row per (indicator, month), ranked (``rank``) by the
+        expected absolute shift, with the indicator's ``description``, ``p_reported``, the most
+        affected outcome (``top_outcome``, ``top_if_reported``, ``top_if_absent``) and one
+        column per outcome and case (``<outcome> if reported``, ``<outcome> if absent``).
+        ``form="long"``: one row per (indicator, month, outcome), described below. Shifts are
+        probability differences (multiply by 100 for percentage points).
+        """
+        if form not in ("wide", "long"):
+            raise ValueError(f"form must be 'wide' or 'long', got {form!r}")
+        long = self._signposts_long(months, reliability)
+        return long if form == "long" else self._signposts_wide(long)
+
+    def _signposts_wide(self, long: pd.DataFrame) -> pd.DataFrame:
+        names = self.spec.outcome_names
+        cols = (["rank", "indicator", "description", "month", "p_reported",
+                 "expected_abs_shift", "top_outcome", "top_if_reported", "top_if_absent"]
+                + [f"{o} if {c}" for o in names for c in ("reported", "absent")]
+                + ["pareto_k"])
+        if long.empty:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for (ind, month), g in long.groupby(["indicator", "month"], sort=False):
+            g = g.set_index("outcome")
+            top = g["expected_abs_shift"].idxmax()
+            row = {"rank": int(g["rank"].iloc[0]), "indicator": ind,
+                   "description": self.spec.indicator(ind).description, "month": month,
+                   "p_reported": float(g["p_reported"].iloc[0]),
+                   "expected_abs_shift": float(g["expected_abs_shift"].max()),
+                   "top_outcome": top, "top_if_reported": float(g.loc[top, "shift_if_reported"]),
+                   "top_if_absent": float(g.loc[top, "shift_if_absent"]),
+                   "pareto_k": float(g["pareto_k"].max())}
+            for o in names:
+                row[f"{o} if reported"] = float(g.loc[o, "shift_if_reported"])
+                row[f"{o} if absent"] = float(g.loc[o, "shift_if_absent"])
+            rows.append(row)
+        df = pd.DataFrame(rows, columns=cols)
+        return df.sort_values(["expected_abs_shift"], ascending=False,
+                              kind="stable").reset_index(drop=True)
+
+    def _signposts_long(self, months: int, reliability: str) -> pd.DataFrame:
         """Indicators not yet seen, ranked by how much a report next month would move outcomes.
 
         For each binary/count indicator and each of the next ``months`` months: the probability
@@ -788,24 +1024,34 @@ class Forecast:
         return float(2 * min(c, 1 - c))
 
     # ---- reports (the report layer renders; these are conveniences for notebooks) ----------
-    def report(self, path: str | Path, *, ledger: Any = None, language: str | None = None
-               ) -> Path:
-        """Write the self-contained HTML report to ``path`` (see :mod:`iamg_forecast.report`)."""
+    def report(self, path: str | Path, *, ledger: Any = None, language: str | None = None,
+               log: Any = None, stale_after_days: int | None = None) -> Path:
+        """Write the self-contained HTML report to ``path`` (see :mod:`iamg_forecast.report`).
+
+        With ``ledger`` (and ``log``, the evidence log) the report shows the change since the
+        previous recorded forecast of the same questions, the items that caused it and the
+        history of the recorded forecasts.
+        """
         from iamg_forecast.report import write_html
 
-        return write_html(self, path, ledger=ledger, language=language)
+        return write_html(self, path, ledger=ledger, language=language, log=log,
+                          stale_after_days=stale_after_days)
 
-    def to_markdown(self, *, ledger: Any = None, language: str | None = None) -> str:
-        """The report as Markdown."""
+    def to_markdown(self, *, ledger: Any = None, language: str | None = None,
+                    log: Any = None, stale_after_days: int | None = None) -> str:
+        """The report as Markdown (the same sections as :meth:`report`, without charts)."""
         from iamg_forecast.report import to_markdown
 
-        return to_markdown(self, ledger=ledger, language=language)
+        return to_markdown(self, ledger=ledger, language=language, log=log,
+                           stale_after_days=stale_after_days)
 
-    def to_json(self, *, ledger: Any = None, language: str | None = None) -> str:
+    def to_json(self, *, ledger: Any = None, language: str | None = None, log: Any = None,
+                stale_after_days: int | None = None) -> str:
         """The report as JSON (versioned schema, see ``docs/report.md``)."""
         from iamg_forecast.report import to_json
 
-        return to_json(self, ledger=ledger, language=language)
+        return to_json(self, ledger=ledger, language=language, log=log,
+                       stale_after_days=stale_after_days)
 
     # ---- display and persistence --------------------------------------------------------
     def _repr_html_(self) -> str:
@@ -817,15 +1063,24 @@ class Forecast:
             f"<tr><td>{html.escape(r.outcome)}</td><td>{r.p:.1%}</td>"
             f"<td>{html.escape(r.term)}</td><td>{r.lo80:.1%}–{r.hi80:.1%}</td></tr>"
             for r in t.itertuples())
-        return (f"{banner}<p>Forecast as of {self.as_of} for {self.horizon} "
-                f"({html.escape(self.path)}, {len(self.usable)} evidence items)</p>"
+        know = self.knowledge()
+        stale = ("" if know.warning is None else
+                 "<p style='color:#7a4b00;font-weight:bold'>" + html.escape(know.warning)
+                 + "</p>")
+        return (f"{banner}{stale}<p>Forecast as of {self.as_of} for {self.horizon} "
+                f"({html.escape(self.path)}, {len(self.usable)} evidence items). "
+                f"{html.escape(know.statement)}</p>"
                 "<table><tr><th>outcome</th><th>p</th><th>term</th><th>80% interval</th></tr>"
                 f"{rows}</table>")
 
     def __repr__(self) -> str:
         state = "reliable" if self.ok else "NOT reliable"
+        know = self.knowledge()
+        stale = "" if not know.stale else (
+            f", STALE: newest evidence {know.gap_days} days old" if know.gap_days is not None
+            else ", STALE: no evidence")
         return (f"Forecast(as_of={self.as_of}, horizon={self.horizon}, items={len(self.usable)},"
-                f" path={self.path!r}, {state})")
+                f" path={self.path!r}, {state}{stale})")
 
     def save(self, path: str | Path) -> Path:
         """Save to a directory: ``draws.nc`` (netCDF), ``forecast.json``, a marker and a
@@ -996,7 +1251,9 @@ class Forecast:
         diag = diagnostics_of(gate_quantities(_NumpyPost(post), h_idx), stats)
         fc = cls(model=model, draws=draws, items=items, as_of=as_of, horizon=horizon,
                  seed=seed, sizes=sizes, diagnostics=diag, provenance=prov,
-                 path=path_kind, pareto_k={}, language=language, gate_data=gate)
+                 path=path_kind, pareto_k={}, language=language, gate_data=gate,
+                 idata=_posterior_tree(draws, model.coords),
+                 as_of_rule=str(prov.get("as_of_rule", "unknown")))
         pareto_k: dict[str, float] = {}
         if path_kind == "psis":
             fit = model.data(items[:n_fit], fit_as_of)
@@ -1083,6 +1340,18 @@ def _read_draws(path: Path, spec: Spec, sizes: dict[str, int]
         if v.dtype.kind not in "fbiu" or (v.dtype.kind == "f" and not np.isfinite(v).all()):
             raise ForecastError(f"{path}: {k} holds non-finite or non-numeric values")
     return draws, gate
+
+
+def _posterior_tree(draws: dict[str, np.ndarray], coords: dict[str, Any]) -> xr.DataTree:
+    """The stored draws as an ArviZ DataTree with a ``posterior`` group (as of a fresh fit)."""
+    dims = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
+            "hazard_logit": ("hazard", "month")}
+    ds = xr.Dataset({k: (("chain", "draw") + dims[k], v) for k, v in draws.items()},
+                    coords={k: v for k, v in coords.items() if k in
+                            {d for dd in dims.values() for d in dd}})
+    n_chain, n_draw = next(iter(draws.values())).shape[:2]
+    ds = ds.assign_coords(chain=np.arange(n_chain), draw=np.arange(n_draw))
+    return xr.DataTree.from_dict({"posterior": ds})
 
 
 def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:

@@ -242,6 +242,22 @@ class ScenarioModel:
     interventions: tuple[Intervention, ...] = field(default=())
     capacity: tuple[int, ...] = DEFAULT_CAPACITY
 
+    def __repr__(self) -> str:
+        """A short summary (the full spec is ``model.spec``).
+
+        Examples
+        --------
+        >>> print(repr(load_model()).split(",")[0])
+        ScenarioModel('iamg_iraq_2026'
+        """
+        s = self.spec
+        what = (f"ScenarioModel({s.scenario.name!r}, {len(s.latents)} latents, "
+                f"{len(s.indicators)} indicators, {len(s.outcomes)} outcomes, months "
+                f"{s.months[0]} to {s.months[-1]}, spec {s.hash[:12]}")
+        if self.interventions:
+            what += f", {len(self.interventions)} intervention(s)"
+        return what + ")"
+
     # ---- axes ---------------------------------------------------------------------------
     @property
     def coords(self) -> dict[str, list[str]]:

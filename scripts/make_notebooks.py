@@ -37,7 +37,8 @@ NOTEBOOKS = {
         ("code", "fc.diagnostics"),
         ("code", "fc.latents()['mean'].sel(latent='iran_funding_capacity').to_series().head()"),
         ("code", "path = fc.report(work / 'report.html')\npath, path.stat().st_size"),
-        ("code", "assert path.exists()\nprint(fc.to_markdown()[:600])"),
+        ("code", "assert path.exists()\nmd = fc.to_markdown()\n"
+                 "print(md[md.index('## Bottom line'):md.index('## What changed')])"),
     ],
     "02_new_evidence.ipynb": [
         ("md", "# New evidence\n\nLog a new item, compare the instant what-if (importance "
@@ -57,8 +58,8 @@ NOTEBOOKS = {
                  "['p'],\n              'what_if': fast.table().set_index('outcome')['p'],\n"
                  "              'refit': refit.table().set_index('outcome')['p']})"),
         ("code", "refit.compare(before)['outcomes']"),
-        ("code", "att = refit.attribution()\natt.sort_values('shift', key=abs, ascending=False)"
-                 ".head(10)"),
+        ("code", "att = refit.attribution()\n"
+                 "att.head(10)  # one row per item, largest effect first"),
         ("code", "refit.signposts(months=1).head(10)"),
         ("code", "refit.surprise()"),
         ("code", "odd = iaf.Evidence(indicator='iamg_attacks_count', date='2026-02-20', "

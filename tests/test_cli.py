@@ -14,7 +14,7 @@ runner = CliRunner()
 COMMANDS = [["forecast"], ["report"], ["priors", "check"], ["priors", "elicit"], ["resolve"],
             ["score"], ["calibrate"], ["evidence", "add"], ["evidence", "list"],
             ["evidence", "retract"], ["evidence", "amend"], ["evidence", "history"],
-            ["evidence", "import"], ["evidence", "export"]]
+            ["evidence", "import"], ["evidence", "export"], ["indicators"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[" ".join(c) for c in COMMANDS])

@@ -281,7 +281,7 @@ def test_surprise_tails_and_flags(seed_forecast):
 
 def test_signposts_follow_the_report_model(default_fit):
     """Signposts are reweightings by the likelihood's own report model, and coherent."""
-    s = default_fit.signposts(months=1)
+    s = default_fit.signposts(months=1, form="long")
     assert s["rank"].min() == 1 and s["p_reported"].between(0, 1).all()
     # a few hypothetical reports (a withdrawal, a designate's failure: strong loadings) move
     # the posterior too far for reweighting; the rest are reliable and checked below

@@ -73,7 +73,7 @@ def test_what_if_refits_when_pareto_k_is_high_and_matches_a_direct_fit(model, se
 # ---- attribution against leave-one-out refits -------------------------------------------------
 @pytest.fixture(scope="module")
 def attribution(default_fit):
-    return default_fit.attribution()
+    return default_fit.attribution(form="long")
 
 
 @pytest.mark.slow
@@ -111,7 +111,7 @@ def test_attribution_refits_an_item_whose_k_is_high(model, seed_items):
     Pareto k > 0.7, so attribution refits without it, with the forecast's own seed."""
     attack = report("iamg_attacks_count", 25)
     fc = iaf.forecast(model, seed_items + [attack], seed=21)
-    att = fc.attribution()
+    att = fc.attribution(form="long")
     rows = att[att["item"] == attack.id].set_index("outcome")
     assert (rows["method"] == "refit").all() and rows["pareto_k"].iloc[0] > 0.7
     assert rows["reliable"].all()   # the refit without the report passes the gates
@@ -137,7 +137,7 @@ def test_attribution_is_zero_exactly_where_a_duplicate_stands_in(seed_forecast):
     duplicate counts once its target is gone; the seed has four such pairs). Leaving out any
     other report changes something, including either report of the corroborating pair (the
     smallest largest shift is 5e-4, for the weaker of that pair)."""
-    att = seed_forecast.attribution(refit=False)
+    att = seed_forecast.attribution(refit=False, form="long")
     assert set(att["item"]) == {e.id for e in seed_forecast.usable}
     assert att["reliable"].equals(att["pareto_k"] <= 0.7)
     targets = {e.duplicate_of for e in seed_forecast.items if e.duplicate_of}

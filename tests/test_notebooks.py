@@ -56,7 +56,7 @@ EXPECTED = {
         "forecasts": {"fc"}, "sbc": {},
         "outputs": [("fc.table()", "text/html", "sudani_return"),
                     ("fc.diagnostics", "text/plain", None),
-                    ("print(fc.to_markdown()", "stream", r"maliki\_confirmed")]},
+                    ("md = fc.to_markdown()", "stream", "Nouri al-Maliki")]},
     "02_new_evidence": {
         "forecasts": {"before", "fast", "refit"}, "sbc": {},
         "outputs": [("before.table()[['outcome'", "text/html", "sudani_return"),

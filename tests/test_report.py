@@ -62,14 +62,20 @@ def test_every_table_has_headers_and_every_chart_alt_text(outputs):
     assert imgs and all(re.search(r'alt="[^"]{20,}"', i) for i in imgs)
 
 
+SECTIONS = ["Bottom line", "Headline", "What changed since last time and why",
+            "What the numbers say", "Probability by horizon date", "Attribution", "Signposts",
+            "Surprising items", "Underlying drivers over time", "Assumptions", "Evidence",
+            "Diagnostics", "Provenance"]
+
+
 def test_sections_in_order(outputs):
-    text = outputs["html"]
-    order = ["Headline", "What the numbers say", "Latent states over time",
-             "Probability by horizon date", "Attribution", "Signposts", "Surprising items",
-             "Assumptions", "Evidence", "Diagnostics", "Provenance"]
-    headings = re.findall(r"<h2[^>]*>([^<]*)</h2>", text)
-    assert [next(i for i, h in enumerate(headings) if h.startswith(s)) for s in order] == \
-        list(range(len(order)))
+    """The HTML and the Markdown carry the same sections in the same order."""
+    headings = re.findall(r"<h2[^>]*>([^<]*)</h2>", outputs["html"])
+    md_headings = re.findall(r"^## (.*)$", outputs["md"], flags=re.M)
+    for found in (headings, md_headings):
+        assert [next(i for i, h in enumerate(found) if h.startswith(s)) for s in SECTIONS] == \
+            sorted(next(i for i, h in enumerate(found) if h.startswith(s)) for s in SECTIONS)
+    assert headings == md_headings   # no ledger here, so no history section in either
 
 
 def test_analyst_text_is_escaped_everywhere(outputs):
@@ -85,9 +91,13 @@ def test_analyst_text_is_escaped_everywhere(outputs):
 def test_formats_agree(outputs, hostile_fc):
     js = outputs["json"]
     assert js["schema_version"] == 1
+    from iamg_forecast.report.context import pct
+
     for row in js["headline"]:
-        pct = f"{100 * row['p']:.1f}%"
-        assert pct in outputs["html"] and pct in outputs["md"], row["outcome"]
+        shown = f"{row['question']} | {pct(row['p'])} |"   # the Markdown headline row
+        assert shown in outputs["md"].replace("\\", ""), row["outcome"]
+        assert f">{pct(row['p'])}<span class=\"bar\"" in outputs["html"], row["outcome"]
+        assert f"{100 * row['p']:.1f}%" in outputs["html"]   # one decimal on hover
         assert row["p"] == pytest.approx(hostile_fc[row["outcome"]].p, abs=0)
 
 

@@ -99,3 +99,62 @@ def test_ensure_chromium_fails_only_in_ci(tmp_path, ci, code):
     out = subprocess.run(["/bin/sh", str(script)], env=env, capture_output=True, text=True)
     assert out.returncode == code, (out.stdout, out.stderr)
     assert "no-chromium is missing" in out.stdout + out.stderr
+
+
+def report_with_history(fc, tmp_path):
+    """The report of ``fc`` with a ledger holding an earlier forecast of the same questions."""
+    import dataclasses
+
+    import iamg_forecast as iaf
+
+    earlier = dataclasses.replace(fc, provenance={**fc.provenance, "seed": -1,
+                                                  "created": "2026-01-01T00:00:00+00:00"})
+    earlier.__dict__["prior_p"] = fc.prior_p
+    ledger = iaf.Ledger.open(tmp_path / "l.sqlite")
+    ledger.record(earlier)
+    ledger.record(fc)
+    path = hostile(fc).report(tmp_path / "report.html", ledger=ledger)
+    ledger.close()
+    return path
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_report_layout_at_desktop_and_phone_width(seed_forecast, tmp_path, width):
+    """Nothing overflows the page horizontally and every chart fits the viewport; the
+    screenshots are kept (in ``IAMG_SCREENSHOTS`` when set, else in the test's tmp dir).
+
+    The charts are images whose axis labels are thinned when drawn and checked for overlap
+    from the figures themselves (``tests/test_report_reader.py``).
+    """
+    chromium = chromium_or_stop()
+    if in_ci():
+        from playwright import sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
+    path = report_with_history(seed_forecast, tmp_path)
+    keep = Path(os.environ.get("IAMG_SCREENSHOTS") or tmp_path)
+    keep.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        inner = page.evaluate("() => window.innerWidth")
+        scroll = page.evaluate("() => document.documentElement.scrollWidth")
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => !e.closest('.scroll'))
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map(e => e.tagName + '#' + e.id).slice(0, 5)""")
+        imgs = page.evaluate("""() => [...document.images].map(i => [i.naturalWidth > 0,
+            i.getBoundingClientRect().right <= window.innerWidth + 1])""")
+        first = page.evaluate("""() => [...document.querySelectorAll('h2')]
+            .map(h => h.textContent).slice(0, 3)""")
+        page.screenshot(path=str(keep / f"report_{width}_top.png"))
+        page.screenshot(path=str(keep / f"report_{width}_full.png"), full_page=True)
+        browser.close()
+    assert scroll <= inner, f"horizontal overflow: scrollWidth {scroll} > {inner}"
+    assert wide == [], wide
+    assert imgs and all(loaded and fits for loaded, fits in imgs), imgs
+    assert first == ["Bottom line", "Headline", "What changed since last time and why"]
+    assert (keep / f"report_{width}_top.png").stat().st_size > 10_000

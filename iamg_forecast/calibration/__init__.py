@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from iamg_forecast.calibration.leave_future_out import LFOResult, lfo, simulate_history
 from iamg_forecast.calibration.ledger import Ledger, VerifyResult, climatology
+from iamg_forecast.calibration.resolutions import SyncResult, sync_resolutions
 from iamg_forecast.calibration.scores import (
     CorpResult,
     brier,
@@ -39,6 +40,8 @@ from iamg_forecast.calibration.suite import run_calibration
 from iamg_forecast.calibration.worlds import WorldScores, score_worlds
 
 __all__ = [
+    "SyncResult",
+    "sync_resolutions",
     "CorpResult",
     "InlineExecutor",
     "LFOResult",

@@ -1115,6 +1115,47 @@ class Ledger:
         table.attrs.update(excluded)
         return table
 
+    def plot_history(self, outcome: str | list[str] | None = None, *,
+                     horizon: Any = None) -> Figure:
+        """Chart the probability of each outcome across the recorded forecasts, one panel per
+        outcome, with its resolutions marked (filled circle at 100% for happened, open circle
+        at 0% for did not happen).
+
+        Parameters
+        ----------
+        outcome : str or list of str, optional
+            The outcome(s) to draw (default: every recorded one). An unknown name raises a
+            :class:`LedgerError` with a suggestion.
+        horizon : str or date, optional
+            Only forecasts for this horizon (the same question); all horizons when omitted.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> with Ledger.memory() as ledger:
+        ...     fig = ledger.plot_history()
+        >>> type(fig).__name__
+        'Figure'
+        """
+        from iamg_forecast.calibration.plots import plot_history
+
+        hist = self.history()
+        known = list(dict.fromkeys(list(hist["outcome"])
+                                   + list(self.resolutions()["outcome"])))
+        names = None if outcome is None else ([outcome] if isinstance(outcome, str)
+                                              else list(outcome))
+        for n in names or []:
+            if n not in known:
+                hint = difflib.get_close_matches(n, known, n=1)
+                raise LedgerError(f"no recorded forecast of {n!r}" + (
+                    f"; did you mean {hint[0]!r}?" if hint else
+                    f"; recorded outcomes: {known}"))
+        hz = None if horizon is None else _iso_date(horizon, "horizon")
+        return plot_history(hist, self.resolutions(), names, horizon=hz)
+
     def reliability_diagram(self, *, n_boot: int = 1000, seed: int | None = 0,
                             include_hindcasts: bool = False, reliable_only: bool = False
                             ) -> Figure:

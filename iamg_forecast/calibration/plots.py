@@ -8,7 +8,9 @@ backend or opens a window. :func:`to_data_uri` embeds a figure in self-contained
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["ecdf_band", "plot_pit_ecdf", "plot_sbc_ecdf", "plot_power", "plot_psis_agreement",
-           "to_data_uri"]
+__all__ = ["plot_history", "ecdf_band", "plot_pit_ecdf", "plot_sbc_ecdf", "plot_power",
+           "plot_psis_agreement", "to_data_uri"]
 
 
 def ecdf_band(pit: np.ndarray, prob: float = 0.95, grid: int = 200
@@ -183,3 +185,62 @@ def to_data_uri(fig: Figure, dpi: int = 110) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def plot_history(history: Any, resolutions: Any = None, outcomes: Any = None, *,
+                 horizon: str | None = None) -> Figure:
+    """Probability of each outcome across recorded forecasts, with resolutions marked.
+
+    See :meth:`~iamg_forecast.calibration.ledger.Ledger.plot_history`. Outcome names are drawn
+    as plain text (no math parsing).
+
+    Parameters
+    ----------
+    history : DataFrame
+        :meth:`Ledger.history` rows (``outcome, p, as_of, horizon``).
+    resolutions : DataFrame, optional
+        :meth:`Ledger.resolutions` rows; each is marked at its date (a filled circle at 100%
+        for "happened", an open one at 0% for "did not happen").
+    outcomes : list of str, optional
+        Outcomes to draw, one panel each (default: every outcome in ``history``).
+    horizon : str, optional
+        Only forecasts with this horizon (the same question).
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.figure import Figure
+
+    h = history if horizon is None else history[history["horizon"] == horizon]
+    names = list(outcomes) if outcomes is not None else list(dict.fromkeys(h["outcome"]))
+    n = max(1, len(names))
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(2.6 * cols, 1.9 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
+    fig.subplots_adjust(hspace=0.6, wspace=0.15)
+    for ax, name in zip(axes, names, strict=False):
+        sub = h[h["outcome"] == name]
+        xs = [dt.date.fromisoformat(str(a)) for a in sub["as_of"]]
+        ax.plot(xs, 100 * sub["p"].astype(float), marker="o", ms=3, color="#08306b", lw=1.2)
+        if resolutions is not None and len(resolutions):
+            for r in resolutions[resolutions["outcome"] == name].itertuples():
+                when = dt.date.fromisoformat(str(r.date))
+                y = 100 if r.happened else 0
+                ax.plot([when], [y], marker="o", ms=6, color="#d94801",
+                        mfc="#d94801" if r.happened else "white", clip_on=False)
+                xs.append(when)
+        ax.set_ylim(-5, 105)
+        ax.set_title(name.replace("_", " "), fontsize=8, parse_math=False, usetex=False)
+        ax.tick_params(labelsize=6)
+        if xs:
+            lo, hi = min(xs), max(xs)
+            if lo == hi:
+                lo, hi = lo - dt.timedelta(days=15), hi + dt.timedelta(days=15)
+            ax.set_xlim(lo - dt.timedelta(days=3), hi + dt.timedelta(days=3))
+        loc = mdates.AutoDateLocator(minticks=2, maxticks=3)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel("probability (%)", fontsize=7)
+    return fig

@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from iamg_forecast.cli.common import DB_OPTION, SPEC_OPTION, fail, guarded, progress_enabled
+from iamg_forecast.cli.common import (
+    DB_OPTION,
+    SPEC_OPTION,
+    fail,
+    guarded,
+    hide_flag_placeholders,
+    progress_enabled,
+    quiet_library_logs,
+)
 from iamg_forecast.defaults import CALIBRATION_SIZES as _SIZES
 from iamg_forecast.defaults import MAX_DRAWS
 
@@ -39,6 +47,9 @@ def _check_range(name: str, value: int, lo: int, hi: int) -> None:
 
 
 def _mount_optional() -> None:
+    """Add the evidence and backtest commands (once; calling again changes nothing)."""
+    if any(g.name == "evidence" for g in app.registered_groups):
+        return
     from iamg_forecast.cli.evidence import app as evidence_app
 
     app.add_typer(evidence_app, name="evidence", help="Add, list, retract, amend, import and "
@@ -48,6 +59,13 @@ def _mount_optional() -> None:
     app.command("backtest")(backtest_cmd)
 
 
+STALE_OPTION = Annotated[int | None, typer.Option(
+    "--stale-after", metavar="DAYS",
+    help="Warn when the newest evidence is older than DAYS before the knowledge date (or "
+         "today, when the knowledge date defaulted to the newest evidence). Default 45 "
+         "(IAMG_STALE_DAYS).", min=0)]
+
+
 @app.command("forecast")
 @guarded
 def forecast_cmd(
@@ -55,8 +73,9 @@ def forecast_cmd(
     spec: SPEC_OPTION = None,
     import_seed: Annotated[bool, typer.Option(help="Import the bundled seed evidence first "
                                               "(idempotent).")] = False,
-    as_of: Annotated[str | None, typer.Option(help="Knowledge date YYYY-MM-DD (default: latest "
-                                              "evidence).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Knowledge date YYYY-MM-DD (default: the "
+                                              "newest evidence; the output says which).")
+                     ] = None,
     horizon: Annotated[str | None, typer.Option(help="Horizon YYYY-MM-DD (default: the "
                                                 "spec's).")] = None,
     seed: Annotated[int, typer.Option(help="Sampler seed.")] = 7,
@@ -65,17 +84,24 @@ def forecast_cmd(
                                              ".json).")] = None,
     save: Annotated[Path | None, typer.Option(help="Save the forecast (draws + JSON) to this "
                                               "directory.")] = None,
-    record: Annotated[bool, typer.Option(help="Record the forecast in the ledger in --db.")
-                      ] = False,
+    record: Annotated[bool, typer.Option(help="Record the forecast in the ledger in --db "
+                                         "(the default; --no-record to leave it out).")
+                      ] = True,
+    stale_after: STALE_OPTION = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 3 when diagnostics fail.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Fit the model to the evidence in --db and print the forecast table.
+    """Fit the model to the evidence in --db, record it in the ledger and print the table.
+
+    Outcomes resolved with `resolve` (the ledger) and outcome items of the evidence log are
+    brought into agreement first, so a resolution entered either way is used once.
 
     Example: iamg-forecast forecast --db work/iamg.sqlite --import-seed --out reports/latest.html
     """
     import iamg_forecast as iaf
+    from iamg_forecast.calibration.ledger import Ledger
+    from iamg_forecast.calibration.resolutions import sync_resolutions
     from iamg_forecast.evidence.store import EvidenceLog
 
     if draws is not None:
@@ -86,12 +112,19 @@ def forecast_cmd(
         from iamg_forecast.report.render import HTML_SUFFIXES, JSON_SUFFIXES, MD_SUFFIXES
 
         check_writable_target(out, HTML_SUFFIXES + MD_SUFFIXES + JSON_SUFFIXES, "report")
+    if quiet:
+        quiet_library_logs()
     model = iaf.load_model(spec)
     # Only --import-seed may create the store: a mistyped --db must not fit an empty one.
     with EvidenceLog.open(db, spec=model.spec, create=import_seed) as log:
         if import_seed:
             log.import_file(iaf.seed_evidence_path())
+        with Ledger.open(db) as ledger:
+            synced = sync_resolutions(log, ledger, model.spec)
         items = log.current()
+    if synced.items_added and not quiet:
+        typer.echo(f"Outcomes resolved in the ledger, now used as evidence: "
+                   f"{len(synced.items_added)} item(s)", err=True)
     show = progress_enabled(quiet)
     if show:
         typer.echo(f"Fitting {len(items)} evidence items (compiling on first use)...", err=True)
@@ -101,8 +134,6 @@ def forecast_cmd(
     if save and not withheld:
         fc.save(save)
     if record and not withheld:
-        from iamg_forecast.calibration.ledger import Ledger
-
         with Ledger.open(db) as ledger:
             ledger.record(fc)
     if withheld and (save or record):
@@ -110,38 +141,43 @@ def forecast_cmd(
                    + " or ".join(w for w, on in (("saved", save), ("recorded", record)) if on),
                    err=True)
     if out:
-        _write_report(fc, out, db if db.exists() else None)
-    _print_table(fc, as_json)
+        _write_report(fc, out, db, stale_after)
+    _print_table(fc, as_json, stale_after)
     if strict and not fc.ok:
         typer.echo("NOT RELIABLE: " + "; ".join(fc.diagnostics.problems), err=True)
         raise typer.Exit(EXIT_UNRELIABLE)
 
 
-def _write_report(fc, out: Path, db: Path | None) -> None:
-    from iamg_forecast.files import check_writable_target
-    from iamg_forecast.report.render import (
-        HTML_SUFFIXES,
-        JSON_SUFFIXES,
-        MD_SUFFIXES,
-        write_text_atomic,
-    )
+def _write_report(fc, out: Path, db: Path | None, stale_after: int | None,
+                  fmt: str | None = None) -> None:
+    """Write the report of ``fc`` to ``out`` (format from the suffix), with the history in
+    ``db`` (change since the previous forecast, its causes, the history charts) when it exists.
+    """
+    from contextlib import ExitStack
 
-    suffix = out.suffix.lower()
+    from iamg_forecast.files import check_writable_target
+    from iamg_forecast.report.render import SUFFIXES, write_report
+
     # refuse a wrong target before rendering (a FIFO, a device, the evidence store)
-    check_writable_target(out, HTML_SUFFIXES + MD_SUFFIXES + JSON_SUFFIXES, "report")
-    if suffix in MD_SUFFIXES:
-        write_text_atomic(out, fc.to_markdown(), suffixes=MD_SUFFIXES)
-    elif suffix in JSON_SUFFIXES:
-        write_text_atomic(out, fc.to_json(), suffixes=JSON_SUFFIXES)
-    else:
-        fc.report(out)
+    check_writable_target(out, SUFFIXES[fmt] if fmt else sum(SUFFIXES.values(), ()), "report")
+    with ExitStack() as stack:
+        ledger = log = None
+        if db is not None and db.exists():
+            from iamg_forecast.calibration.ledger import Ledger
+            from iamg_forecast.evidence.store import EvidenceLog
+
+            ledger = stack.enter_context(Ledger.open(db))
+            log = stack.enter_context(EvidenceLog.open(db, spec=fc.spec, create=False))
+        write_report(fc, out, fmt=fmt, ledger=ledger, log=log, stale_after_days=stale_after)
     typer.echo(f"Report written to {out}", err=True)
 
 
-def _print_table(fc, as_json: bool) -> None:
+def _print_table(fc, as_json: bool, stale_after: int | None = None) -> None:
     table = fc.table()
+    know = fc.knowledge(stale_after)
     if as_json:
         payload = {"provenance": fc.provenance, "diagnostics": fc.diagnostics.to_dict(),
+                   "knowledge": know.to_dict(),
                    "outcomes": json.loads(table.to_json(orient="records"))}
         typer.echo(json.dumps(payload, indent=1, default=str))
         return
@@ -149,12 +185,20 @@ def _print_table(fc, as_json: bool) -> None:
     from rich.table import Table
 
     t = Table(title=f"Forecast as of {fc.as_of} for {fc.horizon} "
-                    f"({'reliable' if fc.ok else 'NOT RELIABLE'})")
+                    f"({'reliable' if fc.ok else 'NOT RELIABLE'})",
+              caption=know.statement)
     for col in ("outcome", "p", "term", "80% interval"):
         t.add_column(col)
+    logged = {e.indicator for e in fc.usable if e.indicator in fc.spec.outcome_names}
+    settled = {fc.spec.outcome(n).group for n in logged} - {None}
     for r in table.itertuples():
-        t.add_row(r.outcome, f"{r.p:.1%}", r.term, f"{r.lo80:.1%}-{r.hi80:.1%}")
+        group = fc.spec.outcome(r.outcome).group
+        said = ("resolved: happened" if r.outcome in logged else
+                "resolved: did not happen" if group in settled else r.term)
+        t.add_row(r.outcome, f"{r.p:.1%}", said, f"{r.lo80:.1%}-{r.hi80:.1%}")
     Console(soft_wrap=True).print(t)
+    if know.warning:
+        typer.echo("WARNING: " + know.warning, err=True)
     if not fc.ok:
         typer.echo("WARNING: " + "; ".join(fc.diagnostics.problems), err=True)
 
@@ -166,41 +210,72 @@ def report_cmd(
     fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
     out: Annotated[Path | None, typer.Option(help="Output file (default: print md/json, "
                                              "report.html for html).")] = None,
+    db: Annotated[Path | None, typer.Option(
+        "--db", help="SQLite store whose ledger and evidence log give the change since the "
+                     "previous forecast, its causes and the history charts.")] = None,
+    stale_after: STALE_OPTION = None,
 ) -> None:
     """Render a saved forecast as HTML, Markdown or JSON.
 
-    Example: iamg-forecast report work/fc --format md --out reports/latest.md
+    Example: iamg-forecast report work/fc --format md --db work/iamg.sqlite --out reports/latest.md
     """
     from iamg_forecast.errors import short
-    from iamg_forecast.files import check_writable_target
     from iamg_forecast.forecast import Forecast
-    from iamg_forecast.report.render import (
-        HTML_SUFFIXES,
-        JSON_SUFFIXES,
-        MD_SUFFIXES,
-        write_text_atomic,
-    )
 
-    suffixes = {"html": HTML_SUFFIXES, "md": MD_SUFFIXES, "json": JSON_SUFFIXES}
-    if fmt not in suffixes:
+    if fmt not in ("html", "md", "json"):
         fail(f"--format must be html, md or json, got {short(fmt)}")
+    if db is not None and not db.exists():
+        fail(f"--db {db}: no such file")
     if fmt == "html" and out is None:
         out = Path("report.html")
         if out.exists() or out.is_symlink():
             fail("report.html already exists here; name the file to write with --out "
                  "(an existing file given with --out is replaced)")
-    if out is not None:
-        check_writable_target(out, suffixes[fmt], f"{fmt} report")
     fc = Forecast.load(forecast_dir)
-    if fmt == "html":
-        fc.report(out)
-        typer.echo(f"Report written to {out}", err=True)
+    if out is not None:
+        _write_report(fc, out, db, stale_after, fmt=fmt)
         return
-    text = fc.to_markdown() if fmt == "md" else fc.to_json()
-    if out:
-        write_text_atomic(out, text, suffixes=suffixes[fmt])
-    else:
-        sys.stdout.write(text)
+    from contextlib import ExitStack
+
+    from iamg_forecast.report.render import report_text
+
+    with ExitStack() as stack:
+        ledger = log = None
+        if db is not None:
+            from iamg_forecast.calibration.ledger import Ledger
+            from iamg_forecast.evidence.store import EvidenceLog
+
+            ledger = stack.enter_context(Ledger.open(db))
+            log = stack.enter_context(EvidenceLog.open(db, spec=fc.spec, create=False))
+        text = report_text(fc, fmt, ledger=ledger, log=log, stale_after_days=stale_after)
+    sys.stdout.write(text)
+
+
+@app.command("indicators")
+@guarded
+def indicators_cmd(
+    spec: SPEC_OPTION = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the indicators and outcomes you can log evidence about, with kinds and meanings.
+
+    Example: iamg-forecast indicators
+    """
+    import iamg_forecast as iaf
+
+    table = iaf.indicators(spec)
+    if as_json:
+        typer.echo(table.to_json(orient="records", indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="Names for --indicator (evidence add) and resolve")
+    for col in ("name", "type", "kind", "description"):
+        t.add_column(col, overflow="fold")
+    for r in table.itertuples():
+        t.add_row(r.name, r.type, r.kind, r.description)
+    Console(soft_wrap=False).print(t)
 
 
 @priors_app.command("check")
@@ -246,7 +321,8 @@ def priors_elicit_cmd(
 @app.command("resolve")
 @guarded
 def resolve_cmd(
-    outcome: Annotated[str, typer.Argument(help="Outcome name, e.g. sudani_return.")],
+    outcome: Annotated[str, typer.Argument(help="Outcome name, e.g. sudani_return "
+                                           "(iamg-forecast indicators lists them).")],
     happened: Annotated[bool, typer.Option("--happened/--not-happened",
                                            help="Whether it happened.")],
     date: Annotated[str, typer.Option(help="Resolution date YYYY-MM-DD.")],
@@ -254,20 +330,38 @@ def resolve_cmd(
     db: DB_OPTION = Path("iamg.sqlite"),
     spec: SPEC_OPTION = None,
 ) -> None:
-    """Record how a forecast question resolved (competitors of a PM outcome resolve too).
+    """Record how a forecast question resolved: the one place to enter what happened.
+
+    The resolution goes to the ledger (competitors of a PM outcome resolve too), and an outcome
+    that happened is also logged as an outcome item in the evidence log of the same --db, so
+    the next forecast and report use it. Enter it once: repeating it, or logging the same
+    outcome with `evidence add`, adds nothing.
 
     Example: iamg-forecast resolve sudani_return --happened --date 2026-05-01 --source Reuters
     """
     import iamg_forecast as iaf
     from iamg_forecast.calibration.ledger import Ledger, check_resolution
+    from iamg_forecast.calibration.resolutions import sync_resolutions
+    from iamg_forecast.evidence.store import EvidenceLog
 
-    the_spec = iaf.load_spec(spec)
+    sp = iaf.load_spec(spec)
     # everything that can be checked without the store is checked before opening it, so a
     # rejected resolution leaves --db as it was (not even the ledger's tables are added)
-    check_resolution(the_spec, outcome, happened, date, source)
-    with Ledger.open(db) as ledger:
-        ledger.resolve(outcome, happened=happened, date=date, source=source, spec=the_spec)
-    typer.echo(f"Resolved {outcome}: {'happened' if happened else 'did not happen'} ({date})")
+    check_resolution(sp, outcome, happened, date, source)
+    with Ledger.open(db) as ledger, EvidenceLog.open(db, spec=sp) as log:
+        # what the log already knows first, so a contradiction is caught before writing
+        sync_resolutions(log, ledger, sp)
+        rows = ledger.resolve(outcome, happened=happened, date=date, source=source, spec=sp)
+        synced = sync_resolutions(log, ledger, sp)
+    what = "happened" if happened else "did not happen"
+    typer.echo(f"Resolved {outcome}: {what} ({date})"
+               + ("" if rows else " - already recorded, nothing added"))
+    implied = [r["outcome"] for r in rows if r.get("implied_by")]
+    if implied:
+        typer.echo(f"  implied: {', '.join(implied)} did not happen")
+    if synced.items_added:
+        typer.echo(f"  logged as an outcome item in the evidence log ({synced.items_added[0]});"
+                   " the next forecast uses it")
 
 
 @app.command("score")
@@ -278,22 +372,60 @@ def score_cmd(
     reliable_only: Annotated[bool, typer.Option(
         help="Leave out forecasts that failed their diagnostics (or predate the record of "
              "them).")] = False,
+    include_hindcasts: Annotated[bool, typer.Option(
+        help="Also score forecasts made on or after the day their question was settled "
+             "(hindcasts; left out by default because they could have read the answer).")
+                                 ] = False,
 ) -> None:
     """Score every resolved forecast in the ledger (Brier, log score, skill, CORP).
 
     The table counts, per outcome, how many scored forecasts failed their diagnostics
-    (n_unreliable) or have no record of them (n_unknown_reliability).
+    (n_unreliable) or have no record of them (n_unknown_reliability). When nothing can be
+    scored, a line on stderr says why (no forecasts, none resolved, or all hindcasts).
 
-    Example: iamg-forecast score --db work/iamg.sqlite --json
+    Example: iamg-forecast score --db work/iamg.sqlite --include-hindcasts
     """
     from iamg_forecast.calibration.ledger import Ledger
 
+    if not db.exists():
+        fail(f"--db {db}: no such file; forecast with --db first")
+    from iamg_forecast.calibration.resolutions import sync_resolutions
+    from iamg_forecast.evidence.store import EvidenceLog
+
     with Ledger.open(db, create=False) as ledger:
-        table = ledger.score(reliable_only=reliable_only)
+        with EvidenceLog.open(db, create=False) as log:
+            sync_resolutions(log, ledger)
+        table = ledger.score(reliable_only=reliable_only, include_hindcasts=include_hindcasts)
+        why = _why_empty(ledger, include_hindcasts, reliable_only) if table.empty else None
     if as_json:
         typer.echo(table.to_json(orient="records", indent=1))
-    else:
+    elif not table.empty:
         typer.echo(table.to_string(index=False))
+    if why:
+        typer.echo(f"Nothing to score: {why}", err=True)
+
+
+def _why_empty(ledger, include_hindcasts: bool, reliable_only: bool) -> str:
+    """Why :meth:`Ledger.score` returned no rows, in one sentence with the way out."""
+    hist = ledger.history()
+    n_fc = hist["forecast_id"].nunique()
+    if n_fc == 0:
+        return ("the ledger holds no forecasts; run forecast with --db (it records by "
+                "default).")
+    every = ledger.resolved(include_hindcasts=True)
+    if every.empty:
+        n_res = len(ledger.resolutions())
+        return (f"{n_fc} forecast(s), but none of their questions is resolved yet "
+                f"({n_res} resolution row(s)); record outcomes with resolve.")
+    n_hind = int(every["hindcast"].sum())
+    if not include_hindcasts and n_hind == len(every):
+        return (f"{n_fc} forecast(s); {every['forecast_id'].nunique()} have resolved "
+                f"questions, all of them hindcasts (made on or after the day the question was "
+                f"settled); use --include-hindcasts to score them anyway.")
+    if reliable_only:
+        return ("every resolved forecast failed its diagnostics or predates their record; "
+                "drop --reliable-only to score them.")
+    return "no resolved forecast matched."
 
 
 @app.command("calibrate")
@@ -345,4 +477,6 @@ def calibrate_cmd(
 def main() -> None:
     """Entry point of the ``iamg-forecast`` script."""
     _mount_optional()
-    app()
+    command = typer.main.get_command(app)
+    hide_flag_placeholders(command)
+    command()

@@ -49,3 +49,34 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 def progress_enabled(quiet: bool) -> bool:
     """Progress bars only on a terminal, never with ``--quiet`` or ``IAMG_QUIET=1``."""
     return not quiet and sys.stderr.isatty() and os.environ.get("IAMG_QUIET") != "1"
+
+
+def quiet_library_logs() -> None:
+    """Silence the libraries' informational log lines (PyMC's ``Sampling: [...]``)."""
+    import logging
+
+    import pymc  # noqa: F401 - pymc sets its logger's level when imported; override it after
+
+    for name in ("pymc", "pytensor", "nutpie"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def hide_flag_placeholders(command: Any) -> None:
+    """Show boolean flags (and ``--help``) in help without a ``<bool>`` value placeholder.
+
+    A flag takes no value, so the placeholder only misleads; walks every sub-command.
+    """
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    original = command.get_help_option
+
+    def help_option(ctx: Any, _original: Callable[..., Any] = original) -> Any:
+        option = _original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        hide_flag_placeholders(sub)

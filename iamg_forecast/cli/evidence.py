@@ -37,7 +37,8 @@ def _try_before_creating(db: Path, spec: Path | None, write) -> None:
 @app.command("add")
 @guarded
 def add_cmd(
-    indicator: Annotated[str, typer.Option(help="Indicator (or outcome) name.")],
+    indicator: Annotated[str, typer.Option(help="Indicator (or outcome) name; "
+                                           "iamg-forecast indicators lists them.")],
     date: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD.")],
     source: Annotated[str, typer.Option(help="Who reported it.")],
     reliability: Annotated[str, typer.Option(help="Admiralty code, e.g. B2.")],
