@@ -478,7 +478,8 @@ def backtest(cases: str | Path | Case | Sequence[str | Path | Case] | None = Non
         Base seed; each fit's seed is derived from it, the case, the date and the variant,
         so a rerun reproduces every number.
     directions : bool
-        Also measure each seen fact's own effect on its date (three fits per fact).
+        Also measure each seen fact's own effect on its date (two fits per fact, one of
+        them shared by the facts of the same day).
     ledger_dir : str or Path, optional
         Keep each case's ledger as ``<ledger_dir>/<case>.sqlite`` (default: in memory). An
         existing ledger is reused: recording the same forecast twice writes nothing.

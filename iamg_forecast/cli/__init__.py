@@ -388,7 +388,7 @@ def score_cmd(
     from iamg_forecast.calibration.ledger import Ledger
 
     if not db.exists():
-        fail(f"--db {db}: no such file; forecast with --db first")
+        fail(f"--db {db}: no such ledger (no such file); record a forecast with --db first")
     from iamg_forecast.calibration.resolutions import sync_resolutions
     from iamg_forecast.evidence.store import EvidenceLog
 

@@ -22,7 +22,7 @@ def backtest_cmd(
     chains: Annotated[int | None, typer.Option(help="Chains per fit.")] = None,
     seed: Annotated[int, typer.Option(help="Base seed of every fit.")] = 0,
     directions: Annotated[bool, typer.Option(
-        help="Measure each fact's own effect (three fits per fact).")] = True,
+        help="Measure each fact's own effect (two fits per fact).")] = True,
     ledger_dir: Annotated[Path | None, typer.Option(
         help="Keep each case's ledger as LEDGER_DIR/<case>.sqlite.")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List the bundled cases and exit.")

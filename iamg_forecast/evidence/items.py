@@ -264,32 +264,13 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
                                 str(item.date)))
     if item.indicator in spec.milestones:
         # a milestone is a dated public step of a process: certain, like an outcome
-        if item.value != 1:
-            problems.append(Problem(where, "value", "a milestone is logged once, when it "
-                                    "happened, with value 1", item.value))
-        src, info = item.reliability[0], item.reliability[1:]
-        if src not in OUTCOME_GRADE[0] or info not in OUTCOME_GRADE[1]:
-            problems.append(Problem(where, "reliability", "a milestone is a public step of "
-                                    "the process, logged with certainty: it needs a source "
-                                    "graded A or B and information graded 1 or 2",
-                                    item.reliability))
-        return problems
+        return problems + _certain_problems(item, where, "a milestone")
     if item.indicator in spec.outcome_names:
-        o = spec.outcome(item.indicator)
-        if o.type == "none":
-            problems.append(Problem(where, "indicator", "a 'none' outcome (e.g. deadlock) cannot "
-                                    "be logged as happening; it resolves when the horizon passes",
-                                    item.indicator))
-        elif item.value != 1:
-            problems.append(Problem(where, "value", "an outcome is logged once, when it happened, "
-                                    "with value 1", item.value))
-        src, info = item.reliability[0], item.reliability[1:]
-        if src not in OUTCOME_GRADE[0] or info not in OUTCOME_GRADE[1]:
-            problems.append(Problem(where, "reliability", "an outcome settles the question with "
-                                    "certainty, so it needs a source graded A or B and "
-                                    "information graded 1 or 2; log weaker reports through "
-                                    "an indicator", item.reliability))
-        return problems
+        if spec.outcome(item.indicator).type == "none":
+            return problems + [Problem(where, "indicator", "a 'none' outcome (e.g. deadlock) "
+                                       "cannot be logged as happening; it resolves when the "
+                                       "horizon passes", item.indicator)]
+        return problems + _certain_problems(item, where, "an outcome")
     kind = spec.indicator(item.indicator).kind
     v = item.value
     if kind == "continuous" and item.monitored_absent:
@@ -305,6 +286,22 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         problems.append(Problem(where, "value", f"continuous indicator: expected a value from "
                                 f"{lo:g} to {hi:g} (the range the indicator declares)", v))
     return problems
+
+
+def _certain_problems(item: Evidence, where: str, what: str) -> list[Problem]:
+    """Problems of an item that settles something with certainty (an outcome, a milestone):
+    logged once, with value 1, from a source graded A or B and information graded 1 or 2.
+    """
+    out = []
+    if item.value != 1:
+        out.append(Problem(where, "value", f"{what} is logged once, when it happened, with "
+                           "value 1", item.value))
+    src, info = item.reliability[0], item.reliability[1:]
+    if src not in OUTCOME_GRADE[0] or info not in OUTCOME_GRADE[1]:
+        out.append(Problem(where, "reliability", f"{what} settles the question with certainty, "
+                           "so it needs a source graded A or B and information graded 1 or 2; "
+                           "log weaker reports through an indicator", item.reliability))
+    return out
 
 
 def validation_problems(err: ValidationError, where: str, prefix: str = "") -> list[Problem]:
