@@ -81,8 +81,9 @@ def test_round_trip_through_dict(spec):
 
 
 # ---- malformed specs: each names file and key path -------------------------------------------
-# the bundled spec's indicator count: an appended copy of the first sits at this index
-N_INDICATORS = len(iaf.load_spec().indicators)
+# the count of indicators.yaml's entries: an appended copy of the first sits at this index
+N_INDICATORS = len(yaml.safe_load((iaf.spec.default_priors_dir() / "indicators.yaml")
+                                  .read_text())["indicators"])
 
 CASES = [
     ("unknown latent in a link", "scenario.yaml",

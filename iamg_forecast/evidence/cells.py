@@ -19,7 +19,7 @@ from iamg_forecast.errors import EvidenceError, Problem
 from iamg_forecast.evidence.items import Evidence
 from iamg_forecast.spec import Spec, month_end, parse_date
 
-__all__ = ["model_data", "observed_through", "evidence_hash", "legacy_evidence_hash",
+__all__ = ["model_data", "count_cells", "observed_through", "evidence_hash", "legacy_evidence_hash",
            "usable_items", "as_date", "DATA_SLOTS", "group_history", "Step", "history_capacity",
            "STEP_ORDER"]
 
@@ -276,6 +276,123 @@ def _combined_reliability(group: list[Evidence], rel: dict[str, float]) -> float
     return float(max(1.0 - miss for miss in chains.values()))
 
 
+def _resolve(group: list[Evidence], reliab: dict[str, float]) -> tuple[float, float]:
+    """One cell's value and reliability from reports of it: reports of the same value combine
+    (:func:`_combined_reliability`); of different values, the best-supported value counts (ties:
+    the smaller value).
+    """
+    by_value: dict[float, list[Evidence]] = {}
+    for e in group:
+        by_value.setdefault(float(e.value), []).append(e)
+    r, v = min(((_combined_reliability(g, reliab), v) for v, g in by_value.items()),
+               key=lambda t: (-t[0], t[1]))
+    return v, r
+
+
+def _month_bounds(spec: Spec, m: int) -> tuple[dt.date, dt.date]:
+    first = parse_date(spec.months[m] + "-01")
+    return first, month_end(first)
+
+
+def _running_parts(spec: Spec, series: list[Evidence], reliab: dict[str, float]
+                   ) -> dict[int, tuple[float, float]]:
+    """Month → (count, reliability) of one running-total series (same indicator and
+    ``period_start``): the month's latest total minus the previous month's latest total.
+    """
+    by_month: dict[int, list[Evidence]] = {}
+    for e in series:
+        by_month.setdefault(spec.month_index(e.date), []).append(e)
+    latest = {}
+    for m, group in by_month.items():
+        last = max(e.date for e in group)
+        latest[m] = (_resolve([e for e in group if e.date == last], reliab), group)
+    start = spec.month_index(series[0].period_start)
+    out: dict[int, tuple[float, float]] = {}
+    problems = []
+    for m in sorted(latest):
+        (total, r), group = latest[m]
+        where = f"item {max(group, key=lambda e: (e.date, e.id)).id}"
+        if m == start:
+            out[m] = (total, r)
+            continue
+        if m - 1 not in latest:
+            problems.append(Problem(where, "running_total", f"the series counting from "
+                                    f"{series[0].period_start} has no total in "
+                                    f"{spec.months[m - 1]}, so the part of its total that falls "
+                                    f"in {spec.months[m]} is unknown; log the series' total at "
+                                    "the end of each month, or the month's own count", total))
+            continue
+        (prev, r_prev), _ = latest[m - 1]
+        if total < prev:
+            problems.append(Problem(where, "value", f"a running total cannot fall (it was "
+                                    f"{prev:g} in {spec.months[m - 1]}); correct the earlier "
+                                    "item instead", total))
+            continue
+        out[m] = (total - prev, min(r, r_prev))
+    if problems:
+        raise EvidenceError(problems)
+    return out
+
+
+def count_cells(spec: Spec, items: list[Evidence], reliab: dict[str, float]
+                ) -> dict[int, tuple[float, float]]:
+    """Month → (count, reliability) of one count indicator, by the written rule.
+
+    * An item without ``period_start`` reports the whole calendar month of its date.
+    * A ``running_total`` is the total since its ``period_start``; a later total of the same
+      series amends an earlier one, it does not add. The series' count for a month is its
+      latest total in the month minus its latest total in the month before (the whole total
+      in the month it starts), and covers the whole month; a series with a month missing
+      between two totals is refused, as is a total that falls.
+    * Reports of the same period combine as any cell's do (:func:`_resolve`). Reports of
+      disjoint periods add up; of overlapping periods, the longest period counts (ties: the
+      better supported report) and the reports disjoint from the periods kept add to it. The
+      sum is taken as the month's count, so log every part of a month you watched.
+    * A sum is as reliable as its least reliable part.
+
+    Examples
+    --------
+    >>> from iamg_forecast.spec import load_spec
+    >>> spec = load_spec()
+    >>> def e(day, v, start=None, total=False):
+    ...     return Evidence(indicator="iamg_attacks_count", date=day, value=v, source="s",
+    ...                     reliability="B2", period_start=start, running_total=total)
+    >>> rel = {x.id: 0.8 for x in [e("2026-01-10", 3, "2026-01-01"), e("2026-01-20", 4,
+    ...                                                                  "2026-01-11")]}
+    >>> count_cells(spec, [e("2026-01-10", 3, "2026-01-01"), e("2026-01-20", 4, "2026-01-11")],
+    ...             rel)   # two parts of January add up
+    {2: (7.0, 0.8)}
+    """
+    series: dict[dt.date, list[Evidence]] = {}
+    periods: dict[int, dict[tuple[dt.date, dt.date], list[tuple[float, float]]]] = {}
+    for e in items:
+        if e.running_total:
+            series.setdefault(e.period_start, []).append(e)
+    for group in series.values():
+        for m, vr in _running_parts(spec, group, reliab).items():
+            periods.setdefault(m, {}).setdefault(_month_bounds(spec, m), []).append(vr)
+    plain: dict[int, dict[tuple[dt.date, dt.date], list[Evidence]]] = {}
+    for e in items:
+        if not e.running_total:
+            m = spec.month_index(e.date)
+            span = ((e.period_start, e.date) if e.period_start is not None
+                    else _month_bounds(spec, m))
+            plain.setdefault(m, {}).setdefault(span, []).append(e)
+    for m, spans in plain.items():
+        for span, group in spans.items():
+            periods.setdefault(m, {}).setdefault(span, []).append(_resolve(group, reliab))
+    out = {}
+    for m, spans in periods.items():
+        best = {span: min(vrs, key=lambda t: (-t[1], t[0])) for span, vrs in spans.items()}
+        kept: list[tuple[tuple[dt.date, dt.date], float, float]] = []
+        for span, (v, r) in sorted(best.items(), key=lambda kv: (
+                -(kv[0][1] - kv[0][0]).days, -kv[1][1], kv[0][0])):
+            if all(span[1] < k[0][0] or span[0] > k[0][1] for k in kept):
+                kept.append((span, v, r))
+        out[m] = (float(sum(v for _, v, _ in kept)), float(min(r for _, _, r in kept)))
+    return out
+
+
 def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | None = None
                ) -> dict[str, np.ndarray]:
     """Turn evidence known on ``as_of`` into the model's data arrays.
@@ -336,14 +453,16 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | Non
             c = spec.choices(o.group).index(o.name)
             steps[groups.index(o.group)].append((e.date, STEP_ORDER["formation"],
                                                  Step(m, "formation", c)))
+    counts = {i for i, ind in enumerate(spec.indicators) if ind.kind == "count"}
     for (i, m), group in cells.items():
-        by_value: dict[float, list[Evidence]] = {}
-        for e in group:
-            by_value.setdefault(float(e.value), []).append(e)
-        scored = sorted(((_combined_reliability(g, reliab), v) for v, g in by_value.items()),
-                        key=lambda t: (-t[0], t[1]))
-        r, v = scored[0]
-        value[i, m], rel[i, m], observed[i, m] = v, r, 1.0
+        if i not in counts:
+            v, r = _resolve(group, reliab)
+            value[i, m], rel[i, m], observed[i, m] = v, r, 1.0
+    for i in counts:
+        found = count_cells(spec, [e for (j, _), g in cells.items() if j == i for e in g],
+                            reliab)
+        for m, (v, r) in found.items():
+            value[i, m], rel[i, m], observed[i, m] = v, r, 1.0
     obs = observed_through(spec, as_of)
     return {
         "ind_value": value,

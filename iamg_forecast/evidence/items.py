@@ -34,7 +34,11 @@ __all__ = ["Evidence", "CONTENT_FIELDS", "check_against_spec", "validation_probl
 
 # The fields that make an item what it is; its default id hashes exactly these.
 CONTENT_FIELDS = ("indicator", "date", "value", "source", "reliability", "note", "url", "quote",
-                  "duplicate_of", "corroborates", "monitored_absent")
+                  "duplicate_of", "corroborates", "monitored_absent", "period_start",
+                  "running_total")
+#: Content fields left out of :meth:`Evidence.content` (and so of the id) while at their default,
+#: so that items written before the fields existed keep their ids and hashes.
+OPTIONAL_CONTENT = {"period_start": None, "running_total": False}
 
 
 # The only spellings accepted for a yes/no field given as text (case-insensitive).
@@ -67,6 +71,14 @@ class Evidence(BaseModel):
         Id of an item this one repeats (adds nothing) or independently confirms.
     monitored_absent : bool
         "We watched this indicator this month and it did not happen" (implies ``value=0``).
+    period_start : date, optional
+        Count indicators: the first day the count covers; ``date`` is the last. Without it a
+        count is the whole calendar month's. How parts of a month and running totals combine is
+        :func:`iamg_forecast.evidence.cells.count_cells`.
+    running_total : bool
+        Count indicators: ``value`` is the total since ``period_start`` (which it requires), as
+        in "35 attacks since 17 October"; a later total of the same series amends, it does not
+        add.
     id : str, optional
         Defaults to a hash of the content, so entering the same report twice is one item.
 
@@ -93,6 +105,8 @@ class Evidence(BaseModel):
     duplicate_of: str | None = Field(default=None, max_length=defaults.MAX_ID_CHARS)
     corroborates: str | None = Field(default=None, max_length=defaults.MAX_ID_CHARS)
     monitored_absent: bool = False
+    period_start: dt.date | None = None
+    running_total: bool = False
     id: str = Field(default="", max_length=defaults.MAX_ID_CHARS)
 
     @field_validator("indicator", "source", "reliability", "note", "url", "quote",
@@ -114,9 +128,11 @@ class Evidence(BaseModel):
                              f"leading or trailing spaces, got {short(v)}")
         return v
 
-    @field_validator("date", mode="before")
+    @field_validator("date", "period_start", mode="before")
     @classmethod
-    def _parse_date(cls, v: Any) -> Any:
+    def _parse_date(cls, v: Any, info: Any) -> Any:
+        if info.field_name == "period_start" and (v is None or v == ""):
+            return None
         try:
             return parse_date(v.strip() if isinstance(v, str) else v)
         except ValueError:
@@ -155,7 +171,7 @@ class Evidence(BaseModel):
             raise ValueError(f"value must be a finite number, got {v}")
         return v
 
-    @field_validator("monitored_absent", mode="before")
+    @field_validator("monitored_absent", "running_total", mode="before")
     @classmethod
     def _flag(cls, v: Any) -> Any:
         if isinstance(v, bool):
@@ -199,6 +215,13 @@ class Evidence(BaseModel):
     def _consistent(self) -> Evidence:
         if self.monitored_absent and self.value != 0:
             raise ValueError(f"monitored_absent items must have value 0, got {self.value}")
+        if self.period_start is not None and self.period_start > self.date:
+            raise ValueError(f"period_start {self.period_start} is after the item's date "
+                             f"{self.date}: a period runs from period_start to date")
+        if self.running_total and self.period_start is None:
+            raise ValueError("a running_total needs period_start: the day the total counts from")
+        if self.running_total and self.monitored_absent:
+            raise ValueError("an item is either a running_total or monitored_absent, not both")
         if self.duplicate_of and self.corroborates:
             raise ValueError("an item is either a duplicate_of or corroborates another, not both")
         if not self.id:
@@ -211,7 +234,8 @@ class Evidence(BaseModel):
     def content(self) -> dict[str, Any]:
         """The content fields as plain JSON-able values (no id)."""
         d = self.model_dump(mode="json", include=set(CONTENT_FIELDS))
-        return {k: d[k] for k in CONTENT_FIELDS}
+        return {k: d[k] for k in CONTENT_FIELDS
+                if k not in OPTIONAL_CONTENT or d[k] != OPTIONAL_CONTENT[k]}
 
     def content_hash(self) -> str:
         """First 16 hex digits of the SHA-256 of the canonical JSON of :meth:`content`."""
@@ -273,6 +297,7 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         return problems + _certain_problems(item, where, "an outcome")
     kind = spec.indicator(item.indicator).kind
     v = item.value
+    problems += _period_problems(item, where, kind)
     if kind == "continuous" and item.monitored_absent:
         problems.append(Problem(where, "monitored_absent", "a continuous indicator is measured, "
                                 "not absent: log the measured value instead", True))
@@ -286,6 +311,24 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         problems.append(Problem(where, "value", f"continuous indicator: expected a value from "
                                 f"{lo:g} to {hi:g} (the range the indicator declares)", v))
     return problems
+
+
+def _period_problems(item: Evidence, where: str, kind: str) -> list[Problem]:
+    """A stated period is for counts; a count's own period lies within one calendar month (a
+    running total may start earlier: its monthly parts are differences of totals).
+    """
+    if item.period_start is None:
+        return []
+    field = "running_total" if item.running_total else "period_start"
+    if kind != "count":
+        return [Problem(where, field, f"periods and running totals are for count indicators; "
+                        f"this one is {kind}", str(item.period_start))]
+    if not item.running_total and (item.period_start.year, item.period_start.month) != (
+            item.date.year, item.date.month):
+        return [Problem(where, "period_start", f"a count's period must lie within one calendar "
+                        f"month (it ends {item.date}); log each month's part as its own item, "
+                        "or the series as a running_total", str(item.period_start))]
+    return []
 
 
 def _certain_problems(item: Evidence, where: str, what: str) -> list[Problem]:
