@@ -167,3 +167,18 @@ def test_priors_check_strict_exits_3_only_when_a_prior_is_flagged(tmp_path):
                                   *strict])
         assert out.exit_code == code, out.output
         assert "FLAGGED (prior outside plausible range): maliki_confirmed" in out.output
+
+
+def test_add_a_running_total_and_a_bad_period(tmp_path):
+    db = str(tmp_path / "t.sqlite")
+    base = ["evidence", "add", "--indicator", "iamg_attacks_count", "--source", "x",
+            "--reliability", "B2", "--db", db]
+    ok = runner.invoke(app, [*base, "--date", "2026-01-26", "--value", "23",
+                             "--period-start", "2026-01-17", "--running-total"])
+    assert ok.exit_code == 0, ok.output
+    listing = json.loads(runner.invoke(app, ["evidence", "list", "--db", db, "--json"]).stdout)
+    assert listing[0]["running_total"] is True and listing[0]["period_start"] == "2026-01-17"
+    bad = runner.invoke(app, [*base, "--date", "2026-02-10", "--value", "5",
+                              "--period-start", "2026-01-20"])
+    assert bad.exit_code == 2 and "period_start" in bad.output and "2026-01-20" in bad.output
+    assert "Traceback" not in bad.output, bad.output

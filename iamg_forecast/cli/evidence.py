@@ -52,6 +52,10 @@ def add_cmd(
     corroborates: Annotated[str | None, typer.Option(help="Id this item confirms.")] = None,
     monitored_absent: Annotated[bool, typer.Option(help="Watched this month; did not happen."
                                                    )] = False,
+    period_start: Annotated[str | None, typer.Option(
+        help="Counts: first day the count covers (--date is the last).")] = None,
+    running_total: Annotated[bool, typer.Option(
+        help="Counts: --value is the total since --period-start.")] = False,
     db: DB_OPTION = Path("iamg.sqlite"),
     spec: SPEC_OPTION = None,
 ) -> None:
@@ -65,7 +69,8 @@ def add_cmd(
     fields = dict(indicator=indicator, date=date, value=value,
                   source=source, reliability=reliability, note=note, url=url, quote=quote,
                   duplicate_of=duplicate_of, corroborates=corroborates,
-                  monitored_absent=monitored_absent)
+                  monitored_absent=monitored_absent, period_start=period_start,
+                  running_total=running_total)
     # a mapping is validated by the store: one clean line per problem
     row = {k: v for k, v in fields.items() if v is not None}
     _try_before_creating(db, spec, lambda log: log.add(row))
