@@ -120,6 +120,23 @@ class Fact(_Strict):
         return (s is not None and e is not None and s.day == 1
                 and e == month_end(f"{s.year:04d}-{s.month:02d}"))
 
+    @property
+    def running_total(self) -> bool:
+        """A count over a period that starts in an earlier month than it ends: a running total
+        ("127 attacks since 17 October"), logged as one (see ``count_cells``).
+        """
+        s, e = self.period_start, self.period_end
+        return s is not None and e is not None and (s.year, s.month) != (e.year, e.month)
+
+    @property
+    def public_when_period_ends(self) -> bool:
+        """The count was public in the month its period ends. Only such counts are logged
+        (dated at the period's end): a count published in a later month (a quarterly report)
+        would otherwise reach forecasts made before it was public.
+        """
+        e = self.period_end
+        return e is not None and (e.year, e.month) == (self.date.year, self.date.month)
+
 
 class MapEntry(_Strict):
     """How one event type, for one role, enters the spec."""
@@ -156,7 +173,7 @@ class EventMap(_Strict):
             if entry is None or (entry.actor_matches is not None and not re.search(
                     entry.actor_matches, fact.actor or "", flags=re.IGNORECASE)):
                 continue   # an entry for another kind of actor: the next one may apply
-            if entry.count and not fact.one_calendar_month:
+            if entry.count and not fact.public_when_period_ends:
                 return None
             if (entry.outcome or entry.milestone) and not (
                     fact.reliability[0] in "AB" and fact.reliability[1] in "12"):
@@ -185,9 +202,15 @@ class EventMap(_Strict):
             assert entry.indicator is not None
             indicator = entry.indicator
             value = fact.value if entry.count else entry.value
-        return Evidence(id=fact.id, indicator=indicator, date=fact.date, value=value,
-                        source=fact.source, reliability=fact.reliability, url=fact.url,
-                        quote=fact.quote, note=fact.summary)
+        period = {}
+        if entry.count:   # the item covers the fact's period and is dated at its end
+            assert fact.period_start is not None and fact.period_end is not None
+            period = {"date": fact.period_end, "running_total": fact.running_total,
+                      "period_start": None if fact.one_calendar_month else fact.period_start}
+        return Evidence(**{"id": fact.id, "indicator": indicator, "date": fact.date,
+                           "value": value, "source": fact.source,
+                           "reliability": fact.reliability, "url": fact.url,
+                           "quote": fact.quote, "note": fact.summary, **period})
 
 
 def cases_dir() -> Path:
@@ -293,12 +316,16 @@ class Case:
     @cached_property
     def items(self) -> tuple[Evidence, ...]:
         """The facts the spec can see, as evidence items (in date order)."""
-        return tuple(e for f in self.facts if (e := self.events.evidence(f)) is not None)
+        found = _series_members([e for f in self.facts
+                                 if (e := self.events.evidence(f)) is not None])
+        unplaced = _unplaced_totals(self.spec, found)
+        return tuple(e for e in found if e.id not in unplaced)
 
     @property
     def unseen(self) -> tuple[Fact, ...]:
-        """The facts the spec has no indicator for."""
-        return tuple(f for f in self.facts if self.events.entry(f) is None)
+        """The facts the spec has no indicator for (or, for a running total, no month)."""
+        seen = {e.id for e in self.items}
+        return tuple(f for f in self.facts if f.id not in seen)
 
     def forecast_dates(self) -> list[dt.date]:
         """Month ends from the case's first month to its last day (the day before the vote).
@@ -314,6 +341,37 @@ class Case:
             out.append(d)
             d = month_end(_month_of(d + dt.timedelta(days=1)))
         return out
+
+
+def _series_members(items: list[Evidence]) -> list[Evidence]:
+    """Counts of one month that share a running total's start ("27 attacks since 17 October",
+    reported in October) are the series' first totals: logged as running totals too.
+    """
+    starts = {(e.indicator, e.period_start) for e in items if e.running_total}
+    return [e.model_copy(update={"running_total": True})
+            if not e.running_total and (e.indicator, e.period_start) in starts else e
+            for e in items]
+
+
+def _unplaced_totals(spec: Spec, items: list[Evidence]) -> set[str]:
+    """Ids of running totals whose month the rule of ``count_cells`` cannot give a count: the
+    totals of a series after a month without one, and a total below the series' previous one.
+    """
+    out: set[str] = set()
+    series: dict[tuple[str, dt.date | None], list[Evidence]] = {}
+    for e in items:
+        if e.running_total:
+            series.setdefault((e.indicator, e.period_start), []).append(e)
+    for (_, start), group in series.items():
+        month = spec.month_index(start) - 1
+        last = -1.0
+        for e in sorted(group, key=lambda x: (x.date, x.id)):
+            m = spec.month_index(e.date)
+            if m > month + 1 or e.value < last:
+                out.add(e.id)
+                continue
+            month, last = m, e.value
+    return out
 
 
 def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
