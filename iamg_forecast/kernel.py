@@ -126,10 +126,13 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     >>> from iamg_forecast.model import load_model
     >>> layout = kernel_layout(load_model(), ["latent_state"])
     >>> layout.n_dim, layout.names[-1], layout.shapes[-1]
-    (437, 'latent_state', (12, 26))
+    (461, 'latent_state', (12, 26))
     """
-    pmm = model.pymc_model
     s = model.spec
+    if s.outcome_effects:
+        raise KernelUnsupported("outcome-to-outcome effects (after) have no kernel "
+                                "implementation")
+    pmm = model.pymc_model
     order = s.latent_order
     n_lat, n_m = len(order), len(s.months)
     blocks = model.parameter_blocks()

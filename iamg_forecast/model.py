@@ -27,6 +27,7 @@ from iamg_forecast.likelihood import (
     cell_loglik,
     cell_terms,
     choice_loglik,
+    dependent_cumulative,
     event_cumulative,
     event_loglik,
     group_cumulative,
@@ -669,13 +670,6 @@ class ScenarioModel:
         obs = data["obs_through"]
         ll = 0.0
         pieces: dict[str, object] = {}
-        if events:
-            ev_idx = np.array([rows.index(e) for e in events])
-            ev = hz[..., ev_idx, :]
-            ll = ll + ops.sum(event_loglik(ev, data["event_month"], obs, ops=ops), axis=-1)
-            if cum:
-                cum_e = event_cumulative(ev, obs, ops=ops)
-                pieces.update({e: cum_e[..., j, :] for j, e in enumerate(events)})
         if s.competing_groups:
             ll = ll + history_loglik(hz, data["hist_row"], data["hist_month"],
                                      data["hist_sign"], data["hist_on"], ops=ops)
@@ -693,10 +687,54 @@ class ScenarioModel:
                                          ops=ops, n_choices=len(choices))
                 for j, name in enumerate(choices + [g.none_outcome]):
                     pieces[name] = cum_g[..., j, :]
+        if events:
+            ev_idx = np.array([rows.index(e) for e in events])
+            ev = hz[..., ev_idx, :]
+            known = self._parent_states(data, ops)
+            if known:   # the effects of outcomes known to have happened
+                ev = ops.stack([ev[..., j, :] + sum(
+                    (sign * hz[..., rows.index(row), :] * known[parent]
+                     for child, parent, sign, row in s.outcome_effects if child == e), 0.0)
+                    for j, e in enumerate(events)], axis=-2)
+            ll = ll + ops.sum(event_loglik(ev, data["event_month"], obs, ops=ops), axis=-1)
+            if cum:
+                cum_e = event_cumulative(ev, obs, ops=ops)
+                pieces.update({e: cum_e[..., j, :] for j, e in enumerate(events)})
+                for j, e in enumerate(events):
+                    after = [(p, sign, row) for c, p, sign, row in s.outcome_effects if c == e]
+                    if after:
+                        pieces[e] = dependent_cumulative(
+                            ev[..., j, :], [sign * hz[..., rows.index(row), :]
+                                            for _, sign, row in after],
+                            [pieces[p] for p, _, _ in after],
+                            [known[p][..., -1] for p, _, _ in after], obs, len(s.months),
+                            ops=ops)
         if not cum:
             return ll, None
         stack = np.stack if ops is not PT else __import__("pytensor.tensor").tensor.stack
         return ll, stack([pieces[o] for o in s.outcome_names], axis=-2)
+
+
+    def _parent_states(self, data, ops) -> dict[str, object]:
+        """Per outcome other outcomes depend on: ``(M,)`` 1 in the months after the month it is
+        known to have happened, else 0 (from the data's resolutions and group events).
+        """
+        s = self.spec
+        m = ops.arange(len(s.months))
+        events = [o.name for o in s.outcomes if o.type == "event"]
+        groups = [g.name for g in s.competing_groups]
+        out: dict[str, object] = {}
+        for parent in dict.fromkeys(p for _, p, _, _ in s.outcome_effects):
+            o = s.outcome(parent)
+            if o.type == "event":
+                when = data["event_month"][events.index(parent)]
+                out[parent] = (when >= 0) * (m > when) * 1.0
+            else:
+                g = groups.index(o.group)
+                c = s.choices(o.group).index(parent)
+                when = data["group_month"][g]
+                out[parent] = ops.eq(data["group_choice"][g], c) * (m > when) * 1.0
+        return out
 
 
 def load_model(path: str | Path | None = None) -> ScenarioModel:

@@ -65,6 +65,8 @@ __all__ = [
     "load_yaml",
     "parse_date",
     "Real",
+    "OutcomeEffect",
+    "MAX_AFTER",
 ]
 
 # name -> {parameter: constraint}; "scale" and "positive" must be > 0.
@@ -411,6 +413,33 @@ class ReferenceClass(_Strict):
     source: str
 
 
+class OutcomeEffect(_Strict):
+    """Once ``outcome`` has happened, this outcome's monthly hazard logit moves by ``sign``
+    times ``effect`` (from the month after). The seed: harsh sanctions after uncoordinated
+    attacks; aid tied to verifiable disarmament and to who leads the next government.
+    """
+
+    outcome: str
+    sign: Sign
+    effect: PriorSpec
+    quote: str | None = None
+
+    @field_validator("effect")
+    @classmethod
+    def _positive(cls, v: PriorSpec) -> PriorSpec:
+        if v.dist not in POSITIVE_SUPPORT:
+            raise ValueError(
+                f"effect sizes need a positive prior ({sorted(POSITIVE_SUPPORT)}); the sign "
+                f"is given separately, got {v.dist!r}"
+            )
+        return v
+
+
+#: At most this many outcomes may move one outcome's hazard (its forecast follows every
+#: combination of them: 2**MAX_AFTER states).
+MAX_AFTER = 3
+
+
 class Outcome(_Strict):
     """A forecast question with a resolution criterion.
 
@@ -428,6 +457,7 @@ class Outcome(_Strict):
     drivers: list[Loading] = Field(default_factory=list)
     plausible: tuple[Real, Real]
     reference_class: ReferenceClass | None = None
+    after: list[OutcomeEffect] = Field(default_factory=list, max_length=MAX_AFTER)
 
     @field_validator("plausible")
     @classmethod
@@ -447,6 +477,9 @@ class Outcome(_Strict):
             raise ValueError("an event outcome takes no group")
         if self.type == "none" and (self.base is not None or self.drivers):
             raise ValueError("a none outcome takes no base or drivers (it is the complement)")
+        if self.after and self.type != "event":
+            raise ValueError("only an event outcome's hazard may depend on other outcomes "
+                             "(after)")
         return self
 
 
@@ -698,7 +731,16 @@ class Spec(_Strict):
             if g.stages is not None:
                 rows += [f"{g.name}:{r}" for r in STAGE_ROWS]
             rows += self.choices(g.name)
+        rows += [row for _, _, _, row in self.outcome_effects]
         return rows
+
+    @cached_property
+    def outcome_effects(self) -> list[tuple[str, str, int, str]]:
+        """``(outcome, parent, sign, hazard row)`` of every outcome-to-outcome effect, in
+        outcome order; the row (``<outcome>:after:<parent>``) holds the effect's size.
+        """
+        return [(o.name, a.outcome, a.sign, f"{o.name}:after:{a.outcome}")
+                for o in self.outcomes for a in o.after]
 
     @cached_property
     def milestones(self) -> dict[str, tuple[str, str, str | None]]:
@@ -733,6 +775,9 @@ class Spec(_Strict):
             base = self.outcome(row).base
             assert base is not None
             return base
+        if ":after:" in row:
+            child, parent = row.split(":after:")
+            return next(a.effect for a in self.outcome(child).after if a.outcome == parent)
         return self.group(row.split(":", 1)[0]).row_prior(row)
 
     def month_index(self, date: str | dt.date) -> int:
@@ -1154,6 +1199,7 @@ def _build(files: list[tuple[str, Any]]) -> Spec:  # noqa: C901 - one pass colle
             for ms in g.stages.milestones:
                 milestone_names.append((where, f"{path}.stages", ms))
 
+    problems += _after_problems(merged["outcomes"])
     seen_ms: set[str] = set()
     for where, path, ms in milestone_names:
         if ms in names or ms in seen_ms:
@@ -1190,6 +1236,34 @@ def _build(files: list[tuple[str, Any]]) -> Spec:  # noqa: C901 - one pass colle
         origins=origins,
         **{k: [o for _, _, o in merged[k]] for k in LIST_SECTIONS},
     )
+
+
+def _after_problems(outcomes: list[tuple[str, str, Outcome]]) -> list[Problem]:
+    """Outcome-to-outcome effects: a known event or choice outcome, not the outcome itself,
+    named once; a parent is moved by no other outcome and at most one choice per group (so
+    the parents' timings are independent given the latents and the forecast stays exact).
+    """
+    by_name = {o.name: o for _, _, o in outcomes}
+    problems = []
+    for where, path, o in outcomes:
+        groups: list[str] = []
+        for j, a in enumerate(o.after):
+            at = f"{path}.after[{j}].outcome"
+            parent = by_name.get(a.outcome)
+            if parent is None or parent.type == "none" or a.outcome == o.name:
+                problems.append(Problem(where, at, "expected another event or choice outcome",
+                                        a.outcome))
+            elif parent.after:
+                problems.append(Problem(where, at, "an outcome other outcomes depend on cannot "
+                                        "itself depend on outcomes (after)", a.outcome))
+            elif parent.type == "choice" and parent.group in groups:
+                problems.append(Problem(where, at, "at most one choice of a competing group",
+                                        a.outcome))
+            elif [b.outcome for b in o.after].count(a.outcome) > 1:
+                problems.append(Problem(where, at, "named more than once", a.outcome))
+            if parent is not None and parent.type == "choice":
+                groups.append(parent.group or "")
+    return problems
 
 
 def load_spec(path: str | Path | None = None) -> Spec:
