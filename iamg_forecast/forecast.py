@@ -160,6 +160,8 @@ class Knowledge:
     unmonitored : dict of str to date or None
         Indicators with no report within ``max_age_days`` before ``reference``, with the date
         of their last report (None: never).
+    after_as_of : int
+        Items of the log dated after ``as_of``: not used by this forecast.
     """
 
     as_of: dt.date
@@ -170,16 +172,21 @@ class Knowledge:
     max_age_days: int
     stale: bool
     unmonitored: dict[str, dt.date | None]
+    after_as_of: int = 0
 
     @property
     def statement(self) -> str:
-        """One sentence: the knowledge date and where it comes from."""
+        """One sentence: the knowledge date and where it comes from (and how many items of
+        the log it leaves out for being dated later).
+        """
         rule = "" if self.as_of_rule == AS_OF_GIVEN else f" (set to {self.as_of_rule}"
         if rule:
             rule += "; pass as_of / --as-of to choose it)"
         newest = (f"; newest evidence {self.newest_evidence}" if self.newest_evidence
                   and self.newest_evidence != self.as_of else "")
-        return f"Knowledge date {self.as_of}{rule}{newest}."
+        later = (f"; {self.after_as_of} item(s) dated after it are not used"
+                 if self.after_as_of else "")
+        return f"Knowledge date {self.as_of}{rule}{newest}{later}."
 
     @property
     def warning(self) -> str | None:
@@ -215,6 +222,7 @@ class Knowledge:
                 "max_age_days": self.max_age_days, "stale": self.stale,
                 "unmonitored": {k: None if v is None else str(v)
                                 for k, v in self.unmonitored.items()},
+                "after_as_of": self.after_as_of,
                 "statement": self.statement, "warning": self.warning}
 
 
@@ -463,7 +471,8 @@ class Forecast:
         gap = None if newest is None else (ref - newest).days
         return Knowledge(as_of=self.as_of, as_of_rule=self.as_of_rule, newest_evidence=newest,
                          reference=ref, gap_days=gap, max_age_days=limit,
-                         stale=gap is None or gap > limit, unmonitored=unmonitored)
+                         stale=gap is None or gap > limit, unmonitored=unmonitored,
+                         after_as_of=sum(e.date > self.as_of for e in self.items))
 
     @cached_property
     def prior_p(self) -> dict[str, float]:

@@ -450,3 +450,13 @@ def test_posterior_tree_equals_nutpie_conversion(model, seed_items):
                 np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=var)
             for dim in a[var].dims:
                 np.testing.assert_array_equal(a[dim].values, b[dim].values)
+
+
+def test_items_after_the_knowledge_date_are_counted_not_silently_dropped(model, seed_items):
+    early = min(e.date for e in seed_items)
+    fc = iaf.forecast(model, seed_items, as_of=early, seed=3, draws=50, tune=50, chains=2)
+    later = sum(e.date > early for e in seed_items)
+    know = fc.knowledge()
+    assert later > 0 and know.after_as_of == later
+    assert f"{later} item(s) dated after it are not used" in know.statement
+    assert know.to_dict()["after_as_of"] == later
