@@ -57,6 +57,9 @@ def render() -> str:
         for d in g.drivers:
             lines.append(f"  {d.latent} -. \"{'+' if d.sign > 0 else '-'}\" .-> {g.name}"
                          f"{{{{{g.name}}}}}")
+    for child, parent, sign, _ in spec.outcome_effects:
+        lines.append(f"  {parent}{{{{{parent}}}}} == \"after {'+' if sign > 0 else '-'}\" ==> "
+                     f"{child}{{{{{child}}}}}")
     lines += ["```", "", "## Latents", "",
               "| latent | role | description | initial prior | step sd | seed passage |",
               "|---|---|---|---|---|---|"]
@@ -94,7 +97,16 @@ def render() -> str:
                 pr = getattr(st, row)
                 lines.append(f"| {row} | {_prior(pr)} | {_cell(pr.rationale)} |")
             lines.append("")
-    lines += ["| outcome | type | question | resolution | drivers | reference class |",
+    lines += ["An event's hazard may also move once another outcome has happened (`after`,",
+              "from the month after; the forecast follows every combination exactly):", "",
+              "| outcome | after | sign | size prior | rationale | seed passage |",
+              "|---|---|---|---|---|---|"]
+    for o in spec.outcomes:
+        for a in o.after:
+            lines.append(f"| `{o.name}` | `{a.outcome}` | {'+' if a.sign > 0 else '-'} | "
+                         f"{_prior(a.effect)} | {_cell(a.effect.rationale)} | "
+                         f"{_cell(a.quote)} |")
+    lines += ["", "| outcome | type | question | resolution | drivers | reference class |",
               "|---|---|---|---|---|---|"]
     for o in spec.outcomes:
         drivers = ", ".join(f"{'+' if d.sign > 0 else '-'}{d.latent}" for d in o.drivers)
