@@ -167,3 +167,31 @@ def test_graph_and_numpy_agree(effect_spec):
     hz, cum_graph = fn(*[point[v.name] for v in pmm.value_vars])
     _, cum_np = model._outcome_terms(hz[None], data, ops=NP)
     assert np.allclose(cum_graph, cum_np[0], atol=1e-10)
+
+
+def test_simulated_worlds_match_the_forecast(effect_spec):
+    """The simulator (``calibration.simulate.outcome_truth``) draws the parents, the PM choice
+    included, then the child with the effects; its frequencies match the exact forecast."""
+    from iamg_forecast.calibration.simulate import outcome_truth
+    model = ScenarioModel(effect_spec)
+    rows = effect_spec.hazard_rows
+    hz = _hz(model, seed=4)[0]
+    hz[rows.index("pm_selection")] = 0.0          # the group moves within the window
+    hz[rows.index(CHILD)] = -4.5                  # a rare child: the effects decide its chance
+    for k, r in enumerate(rows):
+        if ":after:" in r:
+            hz[k] = 2.5
+    _, cum = model._outcome_terms(hz[None], model.data(), ops=NP)
+    j = effect_spec.outcome_names.index(CHILD)
+    ev = [o.name for o in effect_spec.outcomes if o.type == "event"].index(CHILD)
+    rng = np.random.default_rng(1)
+    n = 20_000
+    months = np.array([outcome_truth(model, hz, rng).event_month[ev] for _ in range(n)])
+    for m in (5, 12, len(effect_spec.months) - 1):
+        sim = np.mean((months >= 0) & (months <= m))
+        mcse = np.sqrt(sim * (1 - sim) / n)
+        assert abs(sim - cum[0, j, m]) <= 4 * mcse, (m, sim, cum[0, j, m])
+    without = hz.copy()
+    without[[k for k, r in enumerate(rows) if ":after:" in r]] = 0.0
+    _, plain = model._outcome_terms(without[None], model.data(), ops=NP)
+    assert abs(plain[0, j, -1] - cum[0, j, -1]) > 0.1   # the effects matter in this check

@@ -106,8 +106,9 @@ def _report(kind: int, eta: float, r: float, ind, rng: np.random.Generator) -> f
     return float(rng.normal(ind.baseline.mu, ind.false_report_sd.value))
 
 
-def _first_event(logits: np.ndarray, rng: np.random.Generator) -> int:
-    hits = rng.random(logits.shape[-1]) < 1.0 / (1.0 + np.exp(-logits))
+def _first_event(logits: np.ndarray, u: np.ndarray) -> int:
+    """The first month whose uniform ``u`` falls below the hazard (-1: none)."""
+    hits = u < 1.0 / (1.0 + np.exp(-logits))
     return int(np.argmax(hits)) if hits.any() else -1
 
 
@@ -179,10 +180,35 @@ def outcome_truth(model: ScenarioModel, hz: np.ndarray, rng: np.random.Generator
     spec = model.spec
     rows = hazard_rows(spec)
     events = [o.name for o in spec.outcomes if o.type == "event"]
-    event_month = np.array([_first_event(hz[rows.index(e)], rng) for e in events],
+    draws = [rng.random(hz.shape[-1]) for _ in events]
+    event_month = np.array([_first_event(hz[rows.index(e)], u) for e, u in zip(events, draws,
+                                                                                strict=True)],
                            dtype=np.int64)
-    return Truth(event_month, [_group_steps(spec, g, hz, rng)
-                               for g in range(len(spec.competing_groups))])
+    steps = [_group_steps(spec, g, hz, rng) for g in range(len(spec.competing_groups))]
+    truth = Truth(event_month, steps)
+    months = np.arange(hz.shape[-1])
+    for j, e in enumerate(events):   # outcomes that move once another has happened
+        after = [(p, sign, row) for c, p, sign, row in spec.outcome_effects if c == e]
+        if after:
+            logit = hz[rows.index(e)] + sum(
+                sign * hz[rows.index(row)] * (months > _month_of(spec, truth, p))
+                for p, sign, row in after)
+            event_month[j] = _first_event(logit, draws[j])
+    return truth
+
+
+def _month_of(spec, truth: Truth, outcome: str) -> int:
+    """The month an outcome happened in a simulated world (a large number: never)."""
+    o = spec.outcome(outcome)
+    never = 10 ** 6
+    if o.type == "event":
+        m = int(truth.event_month[[x.name for x in spec.outcomes if x.type == "event"]
+                                  .index(outcome)])
+        return m if m >= 0 else never
+    g = [x.name for x in spec.competing_groups].index(o.group)
+    done = truth.formation(g)
+    chosen = done is not None and done.choice == spec.choices(o.group).index(outcome)
+    return done.month if chosen else never
 
 
 def _happened_by(model: ScenarioModel, truth: Truth, limit: int) -> np.ndarray:
