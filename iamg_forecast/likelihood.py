@@ -2,7 +2,9 @@
 
 The same functions build the PyMC graph (``ops=PT``) and recompute, from stored draws, the
 log-likelihood of new evidence or the outcome probabilities for another ``as_of`` (``ops=NP``).
-Keeping one implementation is what makes importance reweighting agree with a refit.
+Keeping one implementation is what makes importance reweighting agree with a refit. What a
+report of each indicator kind means (its log-likelihood, its false-report term) comes from the
+kind's registry entry (:mod:`iamg_forecast.kinds`); this module mixes and sums the cells.
 
 Shapes: ``eta`` is ``(..., indicator, month)``; outcome hazards are ``(..., row, month)``.
 """
