@@ -195,8 +195,9 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     n_lat, n_m = len(order), len(s.months)
     kind_codes = [_kernel_code(k, KERNEL_KINDS, "indicator kind") for k in model.kinds]
     blocks = model.parameter_blocks()
-    for name in set(blocks) - set(KERNEL_BLOCKS):
-        raise KernelUnsupported(f"parameter block {name!r} has no kernel implementation")
+    unknown = sorted(set(blocks) - set(KERNEL_BLOCKS))
+    if unknown:
+        raise KernelUnsupported(f"parameter block {unknown[0]!r} has no kernel implementation")
     # the kernel addresses the blocks by their position in KERNEL_BLOCKS (``boff``)
     sizes = [len(blocks[b][2]) if b in blocks else 0 for b in KERNEL_BLOCKS]
     boff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
