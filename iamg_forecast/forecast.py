@@ -43,8 +43,9 @@ from iamg_forecast.inference import (
     sample_posterior,
     weighted_quantiles,
 )
+from iamg_forecast.kinds import get_kind, report_predictive, tail_probability
 from iamg_forecast.language import term as estimative_term
-from iamg_forecast.likelihood import NP, count_predictive
+from iamg_forecast.likelihood import NP
 from iamg_forecast.model import PARAMETER_BLOCKS, Intervention, ScenarioModel
 from iamg_forecast.priorcheck import prior_outcome_probs
 from iamg_forecast.spec import Spec, month_end, parse_date
@@ -1009,28 +1010,14 @@ class Forecast:
                                            "tail_probability", "flag", "pareto_k"])
 
     def _tail_probability(self, it: Evidence, w: np.ndarray) -> float:
-        from scipy import stats
-
+        """The item's tail under the predictive of its kind's entry (:mod:`iamg_forecast.kinds`)."""
         i = self.spec.indicator_names.index(it.indicator)
-        m = self.spec.month_index(it.date)
         ind = self.spec.indicators[i]
-        eta = self._flat("indicator_eta")[:, i, m]
-        r = self.spec.reliability.probability(it.reliability)
-        fr = ind.false_report_rate.value if ind.false_report_rate else None
-        if ind.kind == "binary":
-            p1 = r / (1 + np.exp(-eta)) + (1 - r) * fr
-            return float(w @ (p1 if it.value >= 0.5 else 1 - p1))
-        if ind.kind == "count":
-            true = count_predictive(np.exp(np.clip(eta, -30, 30)),
-                                    ind.dispersion.value if ind.dispersion else 0.0)
-            upper = r * true.sf(it.value - 1) + (1 - r) * stats.poisson.sf(it.value - 1, fr)
-            lower = r * true.cdf(it.value) + (1 - r) * stats.poisson.cdf(it.value, fr)
-            return float(min(w @ upper, w @ lower))
-        sd = ind.obs_sd.value
-        cdf = r * stats.norm.cdf(it.value, eta, sd) + (1 - r) * stats.norm.cdf(
-            it.value, ind.baseline.mu, ind.false_report_sd.value)
-        c = float(w @ cdf)
-        return float(2 * min(c, 1 - c))
+        eta = self._flat("indicator_eta")[:, i, self.spec.month_index(it.date)]
+        kind = get_kind(ind.kind)
+        pred = report_predictive(kind, eta, kind.constants(ind),
+                                 self.spec.reliability.probability(it.reliability))
+        return tail_probability(pred, float(it.value), w)
 
     # ---- reports (the report layer renders; these are conveniences for notebooks) ----------
     def report(self, path: str | Path, *, ledger: Any = None, language: str | None = None,

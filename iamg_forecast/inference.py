@@ -45,10 +45,11 @@ class CompileCache:
     of :mod:`iamg_forecast.kernel`, which numba compiles in seconds; ``"pytensor"`` lets nutpie
     compile the PyMC model's own gradient graph (about 35 s the first time on a machine, about
     5 s once PyTensor's kernel cache in ``~/.pytensor`` is warm). Both give the same log
-    density and gradient (``tests/test_kernel.py``); a model the kernel cannot mirror falls
-    back to ``"pytensor"``. A compiled model cannot be stored on disk, so a fresh process
-    compiles once; later forecasts with the same spec (any evidence, ``as_of`` or
-    intervention) reuse it.
+    density and gradient (``tests/test_kernel.py``); a model the kernel cannot mirror (an
+    indicator kind or prior family whose registry entry has no kernel code) falls back to
+    ``"pytensor"``, and :meth:`backend_reason` says why. A compiled model cannot be stored
+    on disk, so a fresh process compiles once; later forecasts with the same spec (any
+    evidence, ``as_of`` or intervention) reuse it.
 
     Examples
     --------
@@ -65,6 +66,7 @@ class CompileCache:
         self.backend = backend
         self._store: dict[str, Any] = {}
         self._used: dict[str, str] = {}
+        self._reasons: dict[str, str | None] = {}
         self.compiles = 0
 
     def __len__(self) -> int:
@@ -75,7 +77,7 @@ class CompileCache:
         key = model.compile_key
         if key not in self._store:
             with _quiet(not progress):
-                self._store[key], self._used[key] = self._compile(model)
+                self._store[key], self._used[key], self._reasons[key] = self._compile(model)
             self.compiles += 1
         return self._store[key]
 
@@ -84,24 +86,32 @@ class CompileCache:
         self.get(model)
         return self._used[model.compile_key]
 
-    def _compile(self, model: ScenarioModel) -> tuple[Any, str]:
+    def backend_reason(self, model: ScenarioModel) -> str | None:
+        """Why ``model`` was not compiled with the asked-for backend (None when it was)."""
+        self.get(model)
+        return self._reasons[model.compile_key]
+
+    def _compile(self, model: ScenarioModel) -> tuple[Any, str, str | None]:
         pmm = model.pymc_model
         keep = [*STORED_VARS, *(rv.name for rv in pmm.free_RVs)]
+        reason = None
         if self.backend == "kernel":
             from iamg_forecast.kernel import KernelUnsupported, compile_kernel
 
             try:
-                return compile_kernel(model, keep), "kernel"
-            except KernelUnsupported:
-                pass  # the PyMC graph is the definition; compile it instead
+                return compile_kernel(model, keep), "kernel", None
+            except KernelUnsupported as err:
+                # the PyMC graph is the definition; compile it instead, and say why
+                reason = f"the kernel does not mirror this model: {err}"
         import nutpie
 
-        return nutpie.compile_pymc_model(pmm, var_names=keep), "pytensor"
+        return nutpie.compile_pymc_model(pmm, var_names=keep), "pytensor", reason
 
     def clear(self) -> None:
         """Forget every compiled model."""
         self._store.clear()
         self._used.clear()
+        self._reasons.clear()
 
 
 COMPILED = CompileCache()
@@ -169,8 +179,12 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
         # divergent transitions: redo the fit once with smaller steps (the same seed)
         if not int(tree["sample_stats"]["diverging"].sum()):
             break
-    # the same seed gives the same draws only on the same backend: provenance records it
+    # the same seed gives the same draws only on the same backend: provenance records it,
+    # and why the PyTensor backend ran when the kernel was asked for
     tree.attrs["sampler_backend"] = cache.backend_of(model)
+    reason = cache.backend_reason(model)
+    if reason is not None:
+        tree.attrs["sampler_backend_reason"] = reason
     tree.attrs["target_accept"] = target_accept
     return tree
 

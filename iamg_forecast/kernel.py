@@ -8,9 +8,16 @@ gradient in a few loops that numba compiles in a few seconds, and hands them to 
 layout, the initial points and the trace layout come from it, and
 ``tests/test_kernel.py`` checks log density and gradient against PyMC's own at random points.
 
-Every prior family of :data:`iamg_forecast.spec.DISTRIBUTIONS` is supported. ``compile_kernel``
-raises :class:`KernelUnsupported` for a model it cannot mirror; the caller then compiles the
-PyMC model with nutpie instead.
+The kernel mirrors the indicator kinds and prior families whose registry entries
+(:mod:`iamg_forecast.kinds`, :mod:`iamg_forecast.families`) carry a kernel code it implements
+(:data:`KERNEL_KINDS`, :data:`KERNEL_FAMILIES`). ``kernel_layout`` raises
+:class:`KernelUnsupported`, naming the kind, family or variable, for a model it cannot mirror;
+the caller then compiles the PyMC model with nutpie instead and records why. The mirrored
+formulas live here, next to the functions that call them, because numba's on-disk cache only
+notices edits to the file of the function it compiled.
+
+Over 600 lines: the layout and the jitted functions share private constants and must stay in one
+file for numba's cache (see above).
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ import numpy as np
 import scipy.special as sps
 from numba.extending import intrinsic
 
+from iamg_forecast.evidence.cells import kind_slot
+from iamg_forecast.families import get_family
+from iamg_forecast.kinds import kind_index
 from iamg_forecast.model import (
     PACKED_DATA,
-    PARAMETER_BLOCKS,
     ScenarioModel,
     family_variable,
     link_depth,
@@ -36,22 +45,40 @@ from iamg_forecast.model import (
 if TYPE_CHECKING:
     from iamg_forecast.spec import PriorSpec
 
-__all__ = ["compile_kernel", "KernelUnsupported", "kernel_layout", "FAMILY_CODES"]
+__all__ = ["compile_kernel", "KernelUnsupported", "kernel_layout", "KERNEL_KINDS",
+           "KERNEL_FAMILIES"]
 
-# Family codes inside the kernel (:func:`parameters` holds each family's transform).
-FAMILY_CODES = {"Normal": 0, "HalfNormal": 1, "LogNormal": 2, "Gamma": 3, "Exponential": 4,
-                "Beta": 5, "StudentT": 6}
-_CELL_FIELDS = ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")
-# The data slots the kernel reads, in the order of their offsets in ``so``; then the history
-# and choice capacities, then per indicator kind its cell fields and its capacity.
+# ---- what the kernel mirrors: kernel code -> registry name (see the module note) ------------
+KIND_BINARY, KIND_COUNT, KIND_CONTINUOUS = 0, 1, 2
+KERNEL_KINDS = {KIND_BINARY: "binary", KIND_COUNT: "count", KIND_CONTINUOUS: "continuous"}
+(FAM_NORMAL, FAM_HALF_NORMAL, FAM_LOG_NORMAL, FAM_GAMMA, FAM_EXPONENTIAL, FAM_BETA,
+ FAM_STUDENT_T) = range(7)
+KERNEL_FAMILIES = {FAM_NORMAL: "Normal", FAM_HALF_NORMAL: "HalfNormal",
+                   FAM_LOG_NORMAL: "LogNormal", FAM_GAMMA: "Gamma",
+                   FAM_EXPONENTIAL: "Exponential", FAM_BETA: "Beta", FAM_STUDENT_T: "StudentT"}
+COUNT_ETA_LIMIT = 30.0   # mirrors kinds.COUNT_ETA_LIMIT (tests/test_registries.py checks)
+
+# ---- layout of the arrays handed to the jitted functions ------------------------------------
+# Parameter blocks, by their position in ``boff`` (the kernel's own order, by name).
+KERNEL_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
+                 "driver_effect")
+B_LATENT_INIT, B_LINK, B_LOADING, B_BASELINE, B_HAZARD, B_DRIVER = range(len(KERNEL_BLOCKS))
+# ``zd``: the innovations' offset in ``x``, the depth of the link DAG, the number of months
+Z_OFF, Z_DEPTH, Z_MONTHS = range(3)
+# ``so``: the offsets of the data slots the kernel reads inside the packed vector, in this
+# order; then the history and choice capacities and the number of indicator kinds in use; then
+# per kind in use: its kernel code, the offsets of its cell fields and its capacity.
 _SLOTS = ("event_month", "obs_through", "do_mask", "do_value", "window", "hist_row",
           "hist_month", "hist_sign", "hist_on", "choice_group", "choice_month", "choice_index",
           "choice_on")
 (SLOT_EVENT, SLOT_OBS, SLOT_DO_MASK, SLOT_DO_VALUE, SLOT_WINDOW, SLOT_H_ROW, SLOT_H_MONTH,
- SLOT_H_SIGN, SLOT_H_ON, SLOT_C_GROUP, SLOT_C_MONTH, SLOT_C_INDEX, SLOT_C_ON, CAP_H,
- CAP_C) = range(len(_SLOTS) + 2)
-CELLS_AT = len(_SLOTS) + 2            # first offset of the evidence cells of kind 0
-CELLS_STRIDE = len(_CELL_FIELDS) + 1  # offsets per indicator kind: its fields, then capacity
+ SLOT_H_SIGN, SLOT_H_ON, SLOT_C_GROUP, SLOT_C_MONTH, SLOT_C_INDEX, SLOT_C_ON, CAP_H, CAP_C,
+ N_KINDS) = range(len(_SLOTS) + 3)
+KINDS_AT = len(_SLOTS) + 3   # first offset of the first kind in use
+_CELL_FIELDS = ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")
+(K_CODE, K_IND, K_MONTH, K_VALUE, K_SCALE, K_LOG_REL, K_LOG_FALSE, K_ON,
+ K_CAP) = range(len(_CELL_FIELDS) + 2)
+KIND_STRIDE = len(_CELL_FIELDS) + 2   # offsets per kind in use
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -59,27 +86,34 @@ class KernelUnsupported(ValueError):
     """The model uses something the hand-written kernel does not mirror."""
 
 
-def _family_constants(p: PriorSpec) -> tuple[float, float, float, float]:
+def _kernel_code(entry, mirrored: dict[int, str], what: str) -> int:
+    """The kernel code of a registry entry, when the kernel mirrors it under that code."""
+    code = entry.kernel_code
+    if code is None or mirrored.get(code) != entry.name:
+        raise KernelUnsupported(f"{what} {entry.name!r} has no kernel implementation")
+    return code
+
+
+def _family_constants(code: int, p: PriorSpec) -> tuple[float, float, float, float]:
     """``(p1, p2, p3, constant)`` of one prior: parameters and the log density's constant."""
-    d = p.dist
-    if d == "Normal":  # the free variable is the standard normal z; value = mu + sigma * z
+    if code == FAM_NORMAL:  # the free variable is the standard normal z; value = mu + sigma * z
         return p.mu, p.sigma, 0.0, -_HALF_LOG_2PI
-    if d == "HalfNormal":
+    if code == FAM_HALF_NORMAL:
         return p.sigma, 0.0, 0.0, 0.5 * math.log(2 / math.pi) - math.log(p.sigma)
-    if d == "LogNormal":
+    if code == FAM_LOG_NORMAL:
         return p.mu, p.sigma, 0.0, -_HALF_LOG_2PI - math.log(p.sigma)
-    if d == "Gamma":
+    if code == FAM_GAMMA:
         return p.alpha, p.beta, 0.0, p.alpha * math.log(p.beta) - float(sps.gammaln(p.alpha))
-    if d == "Exponential":
+    if code == FAM_EXPONENTIAL:
         return p.lam, 0.0, 0.0, math.log(p.lam)
-    if d == "Beta":
+    if code == FAM_BETA:
         return p.alpha, p.beta, 0.0, float(sps.gammaln(p.alpha + p.beta) - sps.gammaln(p.alpha)
                                            - sps.gammaln(p.beta))
-    if d == "StudentT":
+    if code == FAM_STUDENT_T:
         nu = p.nu
         return nu, p.mu, p.sigma, float(sps.gammaln((nu + 1) / 2) - sps.gammaln(nu / 2)
                                         - 0.5 * math.log(nu * math.pi) - math.log(p.sigma))
-    raise KernelUnsupported(f"prior family {d!r} has no kernel implementation")
+    raise KernelUnsupported(f"prior family {p.dist!r} has no kernel implementation")
 
 
 @dataclass(frozen=True)
@@ -107,6 +141,32 @@ def _csr(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return order.astype(np.int64), np.cumsum(ptr)
 
 
+def _z_layout(z_off: int, depth: int, n_months: int) -> np.ndarray:
+    """``zd`` (see the ``Z_*`` constants)."""
+    zd = np.zeros(3, dtype=np.int64)
+    zd[Z_OFF], zd[Z_DEPTH], zd[Z_MONTHS] = z_off, depth, n_months
+    return zd
+
+
+def _slot_offsets(model: ScenarioModel, kind_codes: list[int]) -> np.ndarray:
+    """``so``: where the kernel finds each data slot in the packed vector (see ``SLOT_*``,
+    ``N_KINDS`` and ``K_*``); the kinds in use are the model's, in registry order.
+    """
+    slot = {name: (off, shape) for name, off, shape, _ in model.slot_layout}
+    so = np.zeros(KINDS_AT + KIND_STRIDE * len(kind_codes), dtype=np.int64)
+    for pos, name in enumerate(_SLOTS):
+        so[pos] = slot[name][0]
+    so[CAP_H], so[CAP_C] = slot["hist_on"][1][0], slot["choice_on"][1][0]
+    so[N_KINDS] = len(kind_codes)
+    for g, (kind, code) in enumerate(zip(model.kinds, kind_codes, strict=True)):
+        base, index = KINDS_AT + KIND_STRIDE * g, kind_index(kind.name)
+        so[base + K_CODE] = code
+        for f, field in enumerate(_CELL_FIELDS):
+            so[base + K_IND + f] = slot[kind_slot(index, field)][0]
+        so[base + K_CAP] = slot[kind_slot(index, "on")][1][0]
+    return so
+
+
 def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     """Map the PyMC model's flat parameter vector and trace layout onto the kernel's arrays.
 
@@ -119,7 +179,8 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     Raises
     ------
     KernelUnsupported
-        For a model variable the kernel does not know.
+        For an indicator kind, a prior family, a parameter block or a model variable the kernel
+        does not mirror (the message names it).
 
     Examples
     --------
@@ -135,9 +196,13 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     pmm = model.pymc_model
     order = s.latent_order
     n_lat, n_m = len(order), len(s.months)
+    kind_codes = [_kernel_code(k, KERNEL_KINDS, "indicator kind") for k in model.kinds]
     blocks = model.parameter_blocks()
-    # the kernel addresses the blocks by their position in PARAMETER_BLOCKS (``boff``)
-    sizes = [len(blocks[b][2]) if b in blocks else 0 for b in PARAMETER_BLOCKS]
+    unknown = sorted(set(blocks) - set(KERNEL_BLOCKS))
+    if unknown:
+        raise KernelUnsupported(f"parameter block {unknown[0]!r} has no kernel implementation")
+    # the kernel addresses the blocks by their position in KERNEL_BLOCKS (``boff``)
+    sizes = [len(blocks[b][2]) if b in blocks else 0 for b in KERNEL_BLOCKS]
     boff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n_el = int(boff[-1])
     fam = np.zeros(n_el, dtype=np.int64)
@@ -146,17 +211,16 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     # the flat parameter vector: free variables in the model's order (nutpie's layout)
     value_names, slices, shapes, start = [], [], [], 0
     family_at: dict[str, tuple[int, list[int]]] = {}
-    for b, name in enumerate(PARAMETER_BLOCKS):
+    for b, name in enumerate(KERNEL_BLOCKS):
         if name not in blocks:
             continue
         priors = blocks[name][2]
         for dist, idx in prior_families(priors).items():
-            if dist not in FAMILY_CODES:
-                raise KernelUnsupported(f"prior family {dist!r} has no kernel implementation")
+            code = _kernel_code(get_family(dist), KERNEL_FAMILIES, "prior family")
             family_at[family_variable(name, dist)] = (b, idx)
             for i in idx:
-                fam[boff[b] + i] = FAMILY_CODES[dist]
-                par[boff[b] + i] = _family_constants(priors[i])
+                fam[boff[b] + i] = code
+                par[boff[b] + i] = _family_constants(code, priors[i])
     z_off = -1
     for rv in pmm.free_RVs:
         value = pmm.rvs_to_values[rv]
@@ -192,7 +256,7 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
         if var.name == "latent_state":
             idx, shape = src_lat + np.arange(n_lat * n_m), (n_lat, n_m)
         elif var.name in blocks:
-            b = PARAMETER_BLOCKS.index(var.name)
+            b = KERNEL_BLOCKS.index(var.name)
             idx, shape = src_vals + np.arange(boff[b], boff[b + 1]), (sizes[b],)
         elif var.name in family_at:
             b, members = family_at[var.name]
@@ -236,17 +300,9 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
         grp[gi, :len(choices)] = [hazard.index(c) for c in choices]
         n_choice[gi] = len(choices)
 
-    # offsets of the data slots inside the packed vector (named: see the SLOT_* constants)
-    slot = {name: (off, shape) for name, off, shape, _ in model.slot_layout}
-    kinds = set(int(k) for k in np.unique(model.indicator_constants["kind"]))
-    so = [slot[k][0] for k in _SLOTS]
-    so += [slot["hist_on"][1][0], slot["choice_on"][1][0]]
-    for code in range(3):
-        so += [slot[f"cells{code}_{f}"][0] for f in _CELL_FIELDS]
-        so.append(slot[f"cells{code}_on"][1][0] if code in kinds else 0)
-    consts = (fam, np.ascontiguousarray(par), xi, boff, np.array([z_off, depth, n_m], np.int64), sd,
+    consts = (fam, np.ascontiguousarray(par), xi, boff, _z_layout(z_off, depth, n_m), sd,
               links, loads, load_ord, load_ptr, drivers, drv_ord, drv_ptr, trend, ev_rows, grp,
-              n_choice, np.array(so, dtype=np.int64))
+              n_choice, _slot_offsets(model, kind_codes))
     return KernelLayout(consts=consts, n_dim=n_dim, names=names, slices=out_slices,
                         shapes=out_shapes, gather=np.concatenate(gather).astype(np.int64),
                         value_names=value_names)
@@ -288,43 +344,46 @@ def parameters(x, fam, par, xi):
         u = x[xi[e]]
         f = fam[e]
         p1, p2, p3, c = par[e, 0], par[e, 1], par[e, 2], par[e, 3]
-        if f == 0:  # Normal, non-centred
+        if f == FAM_NORMAL:  # non-centred
             vals[e] = p1 + p2 * u
             dv[e] = p2
             rv[e] = u
             lp[e] = c - 0.5 * u * u
             glp[e] = -u
-        elif f <= 4:  # positive support, log transform
+        elif (f == FAM_HALF_NORMAL or f == FAM_LOG_NORMAL or f == FAM_GAMMA
+              or f == FAM_EXPONENTIAL):  # positive support, log transform
             v = math.exp(u)
             vals[e] = v
             dv[e] = v
             rv[e] = v
-            if f == 1:  # HalfNormal(sigma)
+            if f == FAM_HALF_NORMAL:  # HalfNormal(sigma)
                 lp[e] = c - 0.5 * v * v / (p1 * p1) + u
                 glp[e] = 1.0 - v * v / (p1 * p1)
-            elif f == 2:  # LogNormal(mu, sigma)
+            elif f == FAM_LOG_NORMAL:  # LogNormal(mu, sigma)
                 lp[e] = c - 0.5 * (u - p1) ** 2 / (p2 * p2)
                 glp[e] = -(u - p1) / (p2 * p2)
-            elif f == 3:  # Gamma(alpha, beta)
+            elif f == FAM_GAMMA:  # Gamma(alpha, beta)
                 lp[e] = c + p1 * u - p2 * v
                 glp[e] = p1 - p2 * v
             else:  # Exponential(lam)
                 lp[e] = c + u - p1 * v
                 glp[e] = 1.0 - p1 * v
-        elif f == 5:  # Beta(alpha, beta), log-odds transform; the block holds the logit
+        elif f == FAM_BETA:  # Beta(alpha, beta), log-odds transform; the block holds the logit
             vals[e] = u
             dv[e] = 1.0
             p = sigmoid(u)
             rv[e] = p
             lp[e] = c - p1 * softplus(-u) - p2 * softplus(u)
             glp[e] = p1 * (1.0 - p) - p2 * p
-        else:  # StudentT(nu, mu, sigma), no transform
+        elif f == FAM_STUDENT_T:  # StudentT(nu, mu, sigma), no transform
             vals[e] = u
             dv[e] = 1.0
             rv[e] = u
             t = (u - p2) / p3
             lp[e] = c - 0.5 * (p1 + 1.0) * math.log1p(t * t / p1)
             glp[e] = -(p1 + 1.0) * t / (p3 * (p1 + t * t))
+        else:  # a code the layout never hands over: make it loud
+            vals[e] = dv[e] = rv[e] = lp[e] = glp[e] = math.nan
     return vals, dv, rv, lp, glp
 
 
@@ -334,7 +393,7 @@ def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
     n_lat = sd.shape[0]
     walk = np.empty((n_lat, n_months))
     for la in range(n_lat):
-        acc = vals[boff[0] + la]
+        acc = vals[boff[B_LATENT_INIT] + la]
         walk[la, 0] = acc
         for m in range(1, n_months):
             acc += sd[la] * x[z_off + la * (n_all - 1) + m - 1]
@@ -344,7 +403,7 @@ def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
         cur = walk.copy()
         if r > 0:
             for k in range(links.shape[0]):
-                w = links[k, 2] * vals[boff[1] + k]
+                w = links[k, 2] * vals[boff[B_LINK] + k]
                 for m in range(n_months):
                     cur[links[k, 0], m] += w * xs[r - 1, links[k, 1], m]
         for la in range(n_lat):
@@ -353,6 +412,35 @@ def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
                     cur[la, m] = data[so[SLOT_DO_VALUE] + la * n_all + m]
         xs[r] = cur
     return xs
+
+
+@_jit
+def true_report(code, eta, y, scale):
+    """Log-likelihood of a true report ``y`` of kind ``code`` given its state ``eta``, and its
+    derivative in ``eta``: the mirror of each kind's ``loglik`` (:mod:`iamg_forecast.kinds`).
+    """
+    if code == KIND_BINARY:
+        if y > 0.5:
+            return -softplus(-eta), 1.0 - sigmoid(eta)
+        return -softplus(eta), -sigmoid(eta)
+    if code == KIND_COUNT:   # ``scale`` is the dispersion (0: Poisson)
+        ec = min(max(eta, -COUNT_ETA_LIMIT), COUNT_ETA_LIMIT)
+        yc = max(y, 0.0)
+        mu = math.exp(ec)
+        if scale > 0.0:
+            t_ll = (math.lgamma(yc + scale) - math.lgamma(scale) - math.lgamma(yc + 1.0)
+                    + scale * math.log(scale) - (scale + yc) * math.log(scale + mu) + yc * ec)
+            d_ll = yc - (scale + yc) * mu / (scale + mu)
+        else:
+            t_ll = yc * ec - mu - math.lgamma(yc + 1.0)
+            d_ll = yc - mu
+        if not -COUNT_ETA_LIMIT <= eta <= COUNT_ETA_LIMIT:
+            d_ll = 0.0
+        return t_ll, d_ll
+    if code == KIND_CONTINUOUS:   # ``scale`` is the report's sd
+        zz = (y - eta) / scale
+        return -0.5 * zz * zz - math.log(scale) - 0.5 * math.log(2 * math.pi), zz / scale
+    return math.nan, math.nan   # a code the layout never hands over: make it loud
 
 
 @_jit
@@ -377,18 +465,18 @@ def hazard_history(hz, ghz, h, month, obs, win):
 def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
            drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, so, gather):
     vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
-    n_all = zd[2]
-    xs = paths(x, vals, boff, zd[0], zd[1], sd, links, data, so, n_all, n_all)
-    src = np.concatenate((x, vals, rv, xs[zd[1]].ravel()))
+    n_all = zd[Z_MONTHS]
+    xs = paths(x, vals, boff, zd[Z_OFF], zd[Z_DEPTH], sd, links, data, so, n_all, n_all)
+    src = np.concatenate((x, vals, rv, xs[zd[Z_DEPTH]].ravel()))
     return (src[gather],)
 
 
 @_jit
 def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
               drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, so):
-    z_off, depth = zd[0], zd[1]
+    z_off, depth = zd[Z_OFF], zd[Z_DEPTH]
     n_lat = sd.shape[0]
-    n_all = zd[2]
+    n_all = zd[Z_MONTHS]
     vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
     total = lp.sum()
     grad = np.zeros(x.shape[0])
@@ -404,70 +492,46 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
     gval = np.zeros(vals.shape[0])
     glat = np.zeros((n_lat, win))
 
-    # evidence cells: log(r p_true(value | eta) + (1 - r) p_false(value))
-    for code in range(3):
-        base = CELLS_AT + CELLS_STRIDE * code
-        for c in range(so[base + 7]):
-            on = data[so[base + 6] + c]
+    # evidence cells: log(r p_true(value | eta) + (1 - r) p_false(value)), per kind in use
+    for kg in range(so[N_KINDS]):
+        base = KINDS_AT + KIND_STRIDE * kg
+        code = so[base + K_CODE]
+        for c in range(so[base + K_CAP]):
+            on = data[so[base + K_ON] + c]
             if on == 0.0:
                 continue
-            i = int(data[so[base] + c])
-            m = int(data[so[base + 1] + c])
-            eta = vals[boff[3] + i]
+            i = int(data[so[base + K_IND] + c])
+            m = int(data[so[base + K_MONTH] + c])
+            eta = vals[boff[B_BASELINE] + i]
             for q in range(load_ptr[i], load_ptr[i + 1]):
                 k = load_ord[q]
-                eta += loads[k, 2] * vals[boff[2] + k] * lat[loads[k, 1], m]
-            y = data[so[base + 2] + c]
-            if code == 0:
-                if y > 0.5:
-                    t_ll = -softplus(-eta)
-                    d_ll = 1.0 - sigmoid(eta)
-                else:
-                    t_ll = -softplus(eta)
-                    d_ll = -sigmoid(eta)
-            elif code == 1:
-                ec = min(max(eta, -30.0), 30.0)
-                yc = max(y, 0.0)
-                mu = math.exp(ec)
-                phi = data[so[base + 3] + c]   # the count's dispersion (0: Poisson)
-                if phi > 0.0:
-                    t_ll = (math.lgamma(yc + phi) - math.lgamma(phi) - math.lgamma(yc + 1.0)
-                            + phi * math.log(phi) - (phi + yc) * math.log(phi + mu) + yc * ec)
-                    d_ll = yc - (phi + yc) * mu / (phi + mu)
-                else:
-                    t_ll = yc * ec - mu - math.lgamma(yc + 1.0)
-                    d_ll = yc - mu
-                if not -30.0 <= eta <= 30.0:
-                    d_ll = 0.0
-            else:
-                osd = data[so[base + 3] + c]
-                zz = (y - eta) / osd
-                t_ll = -0.5 * zz * zz - math.log(osd) - 0.5 * math.log(2 * math.pi)
-                d_ll = zz / osd
-            a = data[so[base + 4] + c] + t_ll
-            b = data[so[base + 5] + c]
+                eta += loads[k, 2] * vals[boff[B_LOADING] + k] * lat[loads[k, 1], m]
+            t_ll, d_ll = true_report(code, eta, data[so[base + K_VALUE] + c],
+                                     data[so[base + K_SCALE] + c])
+            a = data[so[base + K_LOG_REL] + c] + t_ll
+            b = data[so[base + K_LOG_FALSE] + c]
             mx = max(a, b)
             lse = mx + math.log1p(math.exp(-abs(a - b)))
             total += on * lse
-            g = on * math.exp(a - lse) * d_ll
-            gval[boff[3] + i] += g
+            g_eta = on * math.exp(a - lse) * d_ll
+            gval[boff[B_BASELINE] + i] += g_eta
             for q in range(load_ptr[i], load_ptr[i + 1]):
                 k = load_ord[q]
-                w = loads[k, 2] * vals[boff[2] + k]
-                gval[boff[2] + k] += g * loads[k, 2] * lat[loads[k, 1], m]
-                glat[loads[k, 1], m] += g * w
+                w = loads[k, 2] * vals[boff[B_LOADING] + k]
+                gval[boff[B_LOADING] + k] += g_eta * loads[k, 2] * lat[loads[k, 1], m]
+                glat[loads[k, 1], m] += g_eta * w
 
     # outcome hazards over the window and their known history
     n_h = drv_ptr.shape[0] - 1
     hz = np.empty((n_h, win))
     for h in range(n_h):
         for m in range(win):
-            v = vals[boff[4] + h]
+            v = vals[boff[B_HAZARD] + h]
             for q in range(drv_ptr[h], drv_ptr[h + 1]):
                 k = drv_ord[q]
-                v += drivers[k, 2] * vals[boff[5] + k] * lat[drivers[k, 1], m]
+                v += drivers[k, 2] * vals[boff[B_DRIVER] + k] * lat[drivers[k, 1], m]
             if trend[h] >= 0:
-                v += vals[boff[4] + trend[h]] * m
+                v += vals[boff[B_HAZARD] + trend[h]] * m
             hz[h, m] = v
     ghz = np.zeros((n_h, win))
     for j in range(ev_rows.shape[0]):
@@ -507,13 +571,13 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             g = ghz[h, m]
             if g == 0.0:
                 continue
-            gval[boff[4] + h] += g
+            gval[boff[B_HAZARD] + h] += g
             if trend[h] >= 0:
-                gval[boff[4] + trend[h]] += g * m
+                gval[boff[B_HAZARD] + trend[h]] += g * m
             for q in range(drv_ptr[h], drv_ptr[h + 1]):
                 k = drv_ord[q]
-                gval[boff[5] + k] += g * drivers[k, 2] * lat[drivers[k, 1], m]
-                glat[drivers[k, 1], m] += g * drivers[k, 2] * vals[boff[5] + k]
+                gval[boff[B_DRIVER] + k] += g * drivers[k, 2] * lat[drivers[k, 1], m]
+                glat[drivers[k, 1], m] += g * drivers[k, 2] * vals[boff[B_DRIVER] + k]
 
     # back through the link rounds (held cells pass nothing back) and the walk
     gwalk = np.zeros((n_lat, win))
@@ -528,19 +592,19 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             gprev = np.zeros((n_lat, win))
             for k in range(links.shape[0]):
                 ch, pa, sg = links[k, 0], links[k, 1], links[k, 2]
-                w = sg * vals[boff[1] + k]
+                w = sg * vals[boff[B_LINK] + k]
                 acc = 0.0
                 for m in range(win):
                     gprev[pa, m] += gcur[ch, m] * w
                     acc += gcur[ch, m] * xs[r - 1, pa, m]
-                gval[boff[1] + k] += sg * acc
+                gval[boff[B_LINK] + k] += sg * acc
             gcur = gprev
     for la in range(n_lat):
         acc = 0.0
         for m in range(win - 1, 0, -1):
             acc += gwalk[la, m]
             grad[z_off + la * (n_all - 1) + m - 1] += sd[la] * acc
-        gval[boff[0] + la] += acc + gwalk[la, 0]
+        gval[boff[B_LATENT_INIT] + la] += acc + gwalk[la, 0]
     for e in range(vals.shape[0]):
         grad[xi[e]] += glp[e] + gval[e] * dv[e]
     return total, grad

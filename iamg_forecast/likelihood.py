@@ -2,7 +2,9 @@
 
 The same functions build the PyMC graph (``ops=PT``) and recompute, from stored draws, the
 log-likelihood of new evidence or the outcome probabilities for another ``as_of`` (``ops=NP``).
-Keeping one implementation is what makes importance reweighting agree with a refit.
+Keeping one implementation is what makes importance reweighting agree with a refit. What a
+report of each indicator kind means (its log-likelihood, its false-report term) comes from the
+kind's registry entry (:mod:`iamg_forecast.kinds`); this module mixes and sums the cells.
 
 Shapes: ``eta`` is ``(..., indicator, month)``; outcome hazards are ``(..., row, month)``.
 """
@@ -14,12 +16,12 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.special as sps
 
+from iamg_forecast.kinds import cell_terms, get_kind, kind_at
+from iamg_forecast.spec import STAGE_ROWS, Spec
+
 __all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "group_cumulative",
            "event_loglik", "history_loglik", "choice_loglik", "log_softmax_choices",
-           "KIND_CODES", "sparse_cell_loglik", "cell_terms", "mixture_loglik",
-           "count_predictive"]
-
-KIND_CODES = {"binary": 0, "count": 1, "continuous": 2}
+           "sparse_cell_loglik", "mixture_loglik", "outcome_terms"]
 
 NP = SimpleNamespace(
     log=np.log, exp=np.exp, log1p=np.log1p, where=np.where, sigmoid=sps.expit,
@@ -51,79 +53,12 @@ class _LazyPT(SimpleNamespace):
 
 PT = _LazyPT()
 
-_LOG_2PI = float(np.log(2 * np.pi))
 
-
-def _normal_logpdf(y, mu, sd, ops):
-    z = (y - mu) / sd
-    return -0.5 * z * z - ops.log(sd) - 0.5 * _LOG_2PI
-
-
-def _true_ll(code, eta, y, osd, ops):
-    """Log-likelihood of values ``y`` when the report reflects the state ``eta``."""
-    if code == KIND_CODES["binary"]:
-        return ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
-    if code == KIND_CODES["count"]:
-        # ``osd`` holds a count indicator's dispersion: > 0 negative binomial, 0 Poisson
-        eta_c = ops.clip(eta, -30.0, 30.0)  # keep exp finite in wild warm-up regions
-        yc = ops.maximum(y, 0.0)
-        mu = ops.exp(eta_c)
-        phi = ops.maximum(osd, 1e-12)
-        nb = (ops.gammaln(yc + phi) - ops.gammaln(phi) - ops.gammaln(yc + 1.0)
-              + phi * ops.log(phi) - (phi + yc) * ops.log(phi + mu) + yc * eta_c)
-        pois = yc * eta_c - mu - ops.gammaln(yc + 1.0)
-        return ops.where(osd > 0, nb, pois)
-    return _normal_logpdf(y, eta, osd, ops)
-
-
-def count_predictive(mu, dispersion: float):
-    """The predictive distribution of a count with mean ``mu`` (SciPy, frozen): Poisson, or
-    negative binomial when ``dispersion > 0``.
-
-    Examples
-    --------
-    >>> [round(float(count_predictive(4.0, phi).var()), 6) for phi in (0.0, 2.0)]
-    [4.0, 12.0]
+def mixture_loglik(kind, eta, value, scale, log_rel, log_false, ops=NP):
+    """Log-likelihood of reports graded with reliability ``r`` (see :func:`cell_loglik`);
+    ``kind`` is a name or an entry of :data:`~iamg_forecast.kinds.KINDS`.
     """
-    from scipy import stats
-
-    mu = np.asarray(mu, dtype=float)
-    if dispersion > 0:
-        return stats.nbinom(dispersion, dispersion / (dispersion + mu))
-    return stats.poisson(mu)
-
-
-def _false_ll(code, y, fr, fsd, fmu):
-    """Log-likelihood of values ``y`` under the false-report model (no parameters: NumPy)."""
-    if code == KIND_CODES["binary"]:
-        return np.where(y > 0.5, np.log(fr), np.log1p(-fr))
-    if code == KIND_CODES["count"]:
-        yc = np.maximum(y, 0.0)
-        return yc * np.log(fr) - fr - sps.gammaln(yc + 1.0)
-    return _normal_logpdf(y, fmu, fsd, NP)
-
-
-def cell_terms(code, value, rel, false_rate, false_sd, false_mu):
-    """The evidence-only parts of a cell's mixture: ``(log r, log(1 - r) + log p_false)``.
-
-    They hold no parameter, so they are computed once in NumPy per evidence state and enter
-    the graph as data; the graph only evaluates the state-dependent part.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lr, lf = cell_terms(0, np.ones(1), np.full(1, 0.8), np.full(1, 0.1), np.ones(1),
-    ...                     np.zeros(1))
-    >>> [round(float(np.exp(x[0])), 3) for x in (lr, lf)]   # 0.8 and 0.2 * 0.1
-    [0.8, 0.02]
-    """
-    r = np.clip(rel, 1e-6, 1 - 1e-6)
-    return np.log(r), np.log1p(-r) + _false_ll(code, value, false_rate, false_sd, false_mu)
-
-
-def mixture_loglik(code, eta, value, obs_sd, log_rel, log_false, ops=NP):
-    """Log-likelihood of reports graded with reliability ``r`` (see :func:`cell_loglik`)."""
-    return ops.logaddexp(log_rel + _true_ll(code, eta, value, obs_sd, ops), log_false)
+    return ops.logaddexp(log_rel + get_kind(kind).loglik(eta, value, scale, ops), log_false)
 
 
 def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, false_mu,
@@ -134,7 +69,7 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
     ``r * p(value | state) + (1 - r) * p_false(value)``: with probability ``r`` it reflects
     reality, otherwise it is noise whose rate is the indicator's false-report rate. Cells with
     ``observed == 0`` contribute nothing; ``observed`` is each cell's weight. Each kind is
-    computed only on its own rows.
+    computed only on its own rows, with its entry of :data:`iamg_forecast.kinds.KINDS`.
 
     Parameters
     ----------
@@ -143,9 +78,11 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
     value, rel, observed : array (I, M)
         Reported value, reliability in (0, 1), and 1 where the cell holds evidence.
     kind : int ndarray (I,)
-        :data:`KIND_CODES` per indicator (a constant, not data).
+        Each indicator's kind as its position in :data:`~iamg_forecast.kinds.KINDS`
+        (a constant, not data).
     false_rate, obs_sd, false_sd, false_mu : ndarray (I,)
-        Per-indicator constants from the spec.
+        Per-indicator constants from the spec (``obs_sd`` holds each kind's scale, see
+        :class:`~iamg_forecast.kinds.ReportConstants`).
     ops : namespace
         :data:`NP` or :data:`PT`.
 
@@ -166,34 +103,36 @@ def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, f
     kind = np.asarray(kind)
     total = 0.0
     for code in np.unique(kind):
+        entry = kind_at(code)
         rows = np.nonzero(kind == code)[0]
         fr, osd, fsd, fmu = (np.asarray(a)[rows][:, None]
                              for a in (false_rate, obs_sd, false_sd, false_mu))
-        log_rel, log_false = cell_terms(int(code), value[rows], rel[rows], fr, fsd, fmu)
-        mixed = mixture_loglik(int(code), eta[..., rows, :], value[rows], osd, log_rel,
-                               log_false, ops)
+        log_rel, log_false = cell_terms(entry, value[rows], rel[rows], fr, fsd, fmu)
+        mixed = mixture_loglik(entry, eta[..., rows, :], value[rows], osd, log_rel, log_false,
+                               ops)
         total = total + ops.sum(ops.sum(observed[rows] * mixed, axis=-1), axis=-1)
     return total
 
 
-def sparse_cell_loglik(code, eta_cells, value, obs_sd, log_rel, log_false, on, ops=NP):
+def sparse_cell_loglik(kind, eta_cells, value, scale, log_rel, log_false, on, ops=NP):
     """Total log-likelihood of a fixed-capacity list of evidence cells of one kind.
 
     The graph evaluates only observed cells (padded to a fixed capacity with ``on = 0``), which
     is what makes a gradient cheap: a log has a few dozen observed cells, not every
-    (indicator, month). ``obs_sd``, ``log_rel`` and ``log_false`` are per-cell data (see
-    :func:`cell_terms`); ``on`` is each cell's weight.
+    (indicator, month). ``scale``, ``log_rel`` and ``log_false`` are per-cell data (see
+    :func:`~iamg_forecast.kinds.cell_terms`); ``on`` is each cell's weight.
 
     Examples
     --------
     >>> import numpy as np
     >>> one = np.ones(1)
-    >>> lr, lf = cell_terms(0, one, one * 0.999999, one * 0.05, one, 0 * one)
-    >>> round(float(np.exp(sparse_cell_loglik(0, np.zeros(1), one, one, lr, lf, one))), 3)
+    >>> lr, lf = cell_terms("binary", one, one * 0.999999, one * 0.05, one, 0 * one)
+    >>> lik = sparse_cell_loglik("binary", np.zeros(1), one, one, lr, lf, one)
+    >>> round(float(np.exp(lik)), 3)
     0.5
     """
-    return ops.sum(on * mixture_loglik(int(code), eta_cells, value, obs_sd, log_rel,
-                                       log_false, ops), axis=-1)
+    return ops.sum(on * mixture_loglik(kind, eta_cells, value, scale, log_rel, log_false, ops),
+                   axis=-1)
 
 
 def _month_index(n_months: int, ops):
@@ -426,3 +365,87 @@ def dependent_cumulative(logit_h, effects, parent_cum, parent_known, obs_through
                     w[mask | 1 << j] = w[mask | 1 << j] + moved
         out.append(done)
     return ops.stack(out, axis=-1)
+
+
+def outcome_terms(s: Spec, hz, data, ops, cum: bool = True):
+    """Outcome log-likelihood (known absence, steps, resolutions) and cumulative
+    probabilities of spec ``s``'s outcomes.
+
+    ``hz`` is ``(..., hazard, month)`` (rows :attr:`Spec.hazard_rows`); returns
+    ``(loglik (...), cum (..., outcome, month))`` with outcomes in spec order (``cum`` is None
+    when not asked for). Used by the graph (PyTensor) and by reweighting (NumPy).
+    """
+    rows = s.hazard_rows
+    events = [o.name for o in s.outcomes if o.type == "event"]
+    obs = data["obs_through"]
+    ll = 0.0
+    pieces: dict[str, object] = {}
+    if s.competing_groups:
+        ll = ll + history_loglik(hz, data["hist_row"], data["hist_month"],
+                                 data["hist_sign"], data["hist_on"], ops=ops)
+    for gi, g in enumerate(s.competing_groups):
+        choices = s.choices(g.name)
+        clog = hz[..., np.array([rows.index(c) for c in choices]), :]
+        on = data["choice_on"] * ops.eq(data["choice_group"], gi)
+        ll = ll + choice_loglik(clog, data["choice_month"], data["choice_index"], on,
+                                ops=ops)
+        if cum:
+            stage = (None if g.stages is None else hz[..., np.array(
+                [rows.index(f"{g.name}:{r}") for r in STAGE_ROWS]), :])
+            cum_g = group_cumulative(hz[..., rows.index(g.name), :], clog,
+                                     data["group_state"][gi], obs, len(s.months), stage,
+                                     ops=ops, n_choices=len(choices))
+            for j, name in enumerate(choices + [g.none_outcome]):
+                pieces[name] = cum_g[..., j, :]
+    if events:
+        ll = ll + _event_terms(s, hz, data, ops, pieces if cum else None)
+    if not cum:
+        return ll, None
+    return ll, ops.stack([pieces[o] for o in s.outcome_names], axis=-2)
+
+
+def _event_terms(s: Spec, hz, data, ops, pieces: dict | None):
+    """The event outcomes' log-likelihood; their cumulative probabilities go into ``pieces``
+    (which must already hold the group choices' when an event depends on one).
+    """
+    rows = s.hazard_rows
+    events = [o.name for o in s.outcomes if o.type == "event"]
+    obs = data["obs_through"]
+    ev = hz[..., np.array([rows.index(e) for e in events]), :]
+    known = parent_states(s, data, ops)
+    if known:   # the effects of outcomes known to have happened
+        ev = ops.stack([ev[..., j, :] + sum(
+            (sign * hz[..., rows.index(row), :] * known[parent]
+             for child, parent, sign, row in s.outcome_effects if child == e), 0.0)
+            for j, e in enumerate(events)], axis=-2)
+    ll = ops.sum(event_loglik(ev, data["event_month"], obs, ops=ops), axis=-1)
+    if pieces is not None:
+        cum_e = event_cumulative(ev, obs, ops=ops)
+        for j, e in enumerate(events):
+            after = [(p, sign, row) for c, p, sign, row in s.outcome_effects if c == e]
+            pieces[e] = cum_e[..., j, :] if not after else dependent_cumulative(
+                ev[..., j, :], [sign * hz[..., rows.index(row), :] for _, sign, row in after],
+                [pieces[p] for p, _, _ in after], [known[p][..., -1] for p, _, _ in after],
+                obs, len(s.months), ops=ops)
+    return ll
+
+
+def parent_states(s: Spec, data, ops) -> dict[str, object]:
+    """Per outcome other outcomes depend on: ``(M,)`` 1 in the months after the month it is
+    known to have happened, else 0 (from the data's resolutions and group events).
+    """
+    m = ops.arange(len(s.months))
+    events = [o.name for o in s.outcomes if o.type == "event"]
+    groups = [g.name for g in s.competing_groups]
+    out: dict[str, object] = {}
+    for parent in dict.fromkeys(p for _, p, _, _ in s.outcome_effects):
+        o = s.outcome(parent)
+        if o.type == "event":
+            when = data["event_month"][events.index(parent)]
+            out[parent] = (when >= 0) * (m > when) * 1.0
+        else:
+            g = groups.index(o.group)
+            when = data["group_month"][g]
+            out[parent] = ops.eq(data["group_choice"][g], s.choices(o.group).index(parent)) * (
+                m > when) * 1.0
+    return out

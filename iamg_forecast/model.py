@@ -19,115 +19,30 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from iamg_forecast.evidence.cells import model_data
-from iamg_forecast.likelihood import (
-    KIND_CODES,
-    NP,
-    PT,
-    cell_loglik,
-    cell_terms,
-    choice_loglik,
-    dependent_cumulative,
-    event_cumulative,
-    event_loglik,
-    group_cumulative,
-    history_loglik,
-    sparse_cell_loglik,
+from iamg_forecast.evidence.cells import (
+    cell_slots,
+    kind_slot,
+    likelihood_window,
+    model_data,
+    needed_capacity,
 )
-from iamg_forecast.spec import STAGE_ROWS, PriorSpec, Spec, load_spec
+from iamg_forecast.families import get_family
+from iamg_forecast.kinds import IndicatorKind, get_kind, kind_at, kind_index
+from iamg_forecast.likelihood import NP, PT, cell_loglik, outcome_terms, sparse_cell_loglik
+from iamg_forecast.spec import PriorSpec, Spec, load_spec
 
 if TYPE_CHECKING:
     import pymc as pm
 
-__all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows", "cell_slots",
-           "PARAMETER_BLOCKS", "prior_families", "family_variable",
-           "needed_capacity", "DEFAULT_CAPACITY", "PACKED_DATA", "likelihood_window",
-           "link_depth"]
+__all__ = ["ScenarioModel", "load_model", "Intervention", "hazard_rows", "PARAMETER_BLOCKS",
+           "prior_families", "family_variable", "PACKED_DATA", "link_depth"]
 
-# Observed-cell capacity per indicator kind (binary, count, continuous). The graph evaluates
-# only these slots; a log with more observed cells of a kind gets the next power of two (one new
-# compile, cached). Dense (indicator, month) arrays stay the canonical NumPy-side data.
-DEFAULT_CAPACITY = (64, 16, 16)
 DENSE_KEYS = ("ind_value", "ind_rel", "ind_observed")
 # The name of the model's one ``pm.Data`` vector (every slot packed, see ``graph_data``).
 PACKED_DATA = "evidence_slots"
 # The parameter blocks, in the order the graph builds them (see ``parameter_blocks``).
 PARAMETER_BLOCKS = ("latent_init", "link_effect", "loading_size", "baseline", "hazard_base",
                     "driver_effect")
-
-
-def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
-                    base: tuple[int, ...] = DEFAULT_CAPACITY) -> tuple[int, ...]:
-    """Smallest capacity (per kind, powers of two from ``base``) that holds every observed cell.
-
-    Examples
-    --------
-    >>> needed_capacity(np.array([0]), {"ind_observed": np.ones((1, 100))})
-    (128, 16, 16)
-    """
-    out = []
-    for code, cap in enumerate(base):
-        n = int(dense["ind_observed"][np.asarray(kind) == code].sum())
-        while cap < n:
-            cap *= 2
-        out.append(cap)
-    return tuple(out)
-
-
-def cell_slots(consts: dict[str, np.ndarray], dense: dict[str, np.ndarray],
-               capacity: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """Dense evidence arrays → fixed-capacity lists of observed cells per kind.
-
-    Each cell carries its indicator and month, its value, and the parameter-free parts of its
-    likelihood (:func:`~iamg_forecast.likelihood.cell_terms`), so the graph only evaluates
-    what depends on the latent state. Padding cells have weight 0.
-    """
-    kind = np.asarray(consts["kind"])
-    out = {}
-    for code, cap in enumerate(capacity):
-        rows, months = np.nonzero((dense["ind_observed"] > 0.5) & (kind == code)[:, None])
-        if rows.size > cap:
-            raise ValueError(f"{rows.size} observed cells of kind {code} exceed capacity {cap}")
-        value = dense["ind_value"][rows, months]
-        log_rel, log_false = cell_terms(code, value, dense["ind_rel"][rows, months],
-                                        consts["false_rate"][rows], consts["false_sd"][rows],
-                                        consts["false_mu"][rows])
-        columns = {"ind": (rows, 0), "month": (months, 0), "value": (value, 0.0),
-                   "obs_sd": (consts["obs_sd"][rows], 1.0), "log_rel": (log_rel, 0.0),
-                   "log_false": (log_false, 0.0),
-                   # the cell's weight in the likelihood: 1 for an observed cell (as in loglik)
-                   "on": (dense["ind_observed"][rows, months], 0.0)}
-        for name, (col, fill) in columns.items():
-            padded = np.concatenate([np.asarray(col, dtype=float),
-                                     np.full(cap - rows.size, float(fill))])
-            out[f"cells{code}_{name}"] = (padded.astype(np.int64) if name in ("ind", "month")
-                                          else padded)
-    return out
-
-
-def likelihood_window(data: dict[str, np.ndarray]) -> int:
-    """Number of leading months the likelihood needs: through the last observed month, event
-    or evidence cell (at least one). Later months carry only their prior, so the gradient
-    skips them.
-
-    Examples
-    --------
-    >>> d = {"obs_through": np.array(2), "event_month": np.array([-1]),
-    ...      "hist_month": np.array([4, 0]), "hist_on": np.array([1.0, 0.0]),
-    ...      "choice_month": np.array([0]), "choice_on": np.array([0.0]),
-    ...      "ind_observed": np.zeros((1, 10))}
-    >>> likelihood_window(d)
-    5
-    """
-    n_months = np.shape(data["ind_observed"])[-1]
-    observed_months = np.nonzero(np.asarray(data["ind_observed"]).any(axis=0))[0]
-    steps = [np.asarray(data[f"{k}_month"])[np.asarray(data[f"{k}_on"]) > 0]
-             for k in ("hist", "choice")]
-    last = max([int(np.max(data["obs_through"]))]
-               + [int(x) for x in np.ravel(data["event_month"])]
-               + [int(x) for a in steps for x in a]
-               + [int(x) for x in observed_months])
-    return int(min(max(last + 1, 1), n_months))
 
 
 def link_depth(order: list[str], links) -> int:
@@ -174,15 +89,22 @@ def prior_families(priors: list[PriorSpec]) -> dict[str, list[int]]:
 
 
 def family_variable(block: str, dist: str) -> str:
-    """Name of the PyMC variable holding ``block``'s ``dist`` priors (``_z``: non-centred)."""
-    return f"{block}_{dist.lower()}" + ("_z" if dist == "Normal" else "")
+    """Name of the PyMC variable holding ``block``'s ``dist`` priors (``_z``: non-centred).
+
+    Examples
+    --------
+    >>> family_variable("baseline", "Normal"), family_variable("loading_size", "HalfNormal")
+    ('baseline_normal_z', 'loading_size_halfnormal')
+    """
+    return get_family(dist).variable_name(block)
 
 
 def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
     """Create one vector of parameters whose entries may have different prior families.
 
-    Normal priors are non-centred (``mu + sigma * z``), which keeps NUTS away from funnels.
-    A ``Beta`` prior states a probability; the block holds its logit.
+    Each family's entry (:mod:`iamg_forecast.families`) creates its free variable and gives its
+    values on the block's scale: Normal priors are non-centred (``mu + sigma * z``), which keeps
+    NUTS away from funnels; a ``Beta`` prior states a probability and the block holds its logit.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -190,22 +112,9 @@ def _block(name: str, dim: str, labels: list[str], priors: list[PriorSpec]):
     out = pt.zeros(len(labels))
     families = prior_families(priors)
     for dist, idx in families.items():
-        sub = family_variable(name, dist)
-        n = len(idx)
-        if dist == "Beta":
-            # A Beta prior is on the probability scale; the model works on the logit scale.
-            p = pm.Beta(sub, alpha=np.array([priors[i].alpha for i in idx]),
-                        beta=np.array([priors[i].beta for i in idx]), shape=n)
-            vals = pt.log(p) - pt.log1p(-p)
-        elif dist == "Normal":
-            z = pm.Normal(sub, 0.0, 1.0, shape=n)
-            mu = np.array([priors[i].mu for i in idx])
-            sd = np.array([priors[i].sigma for i in idx])
-            vals = mu + sd * z
-        else:
-            params = {k: np.array([priors[i].params[k] for i in idx])
-                      for k in priors[idx[0]].params}
-            vals = getattr(pm, dist)(sub, shape=n, **params)
+        params = {k: np.array([priors[i].params[k] for i in idx])
+                  for k in priors[idx[0]].params}
+        vals = get_family(dist).block_values(family_variable(name, dist), params, len(idx))
         if len(families) == 1:  # one family in spec order: no scatter needed
             out = vals
         else:
@@ -241,7 +150,12 @@ class ScenarioModel:
 
     spec: Spec
     interventions: tuple[Intervention, ...] = field(default=())
-    capacity: tuple[int, ...] = DEFAULT_CAPACITY
+    # observed cells per kind in use (registry order); None: each kind's entry's capacity
+    capacity: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.capacity is None:
+            self.capacity = tuple(k.capacity for k in self.kinds)
 
     def __repr__(self) -> str:
         """A short summary (the full spec is ``model.spec``).
@@ -552,10 +466,10 @@ class ScenarioModel:
             eta_w = baseline[:, None] + pt.dot(w_ind, latent_w)
             ll_cells = 0.0
             for code in np.unique(self.indicator_constants["kind"]):
-                cell = {k: data[f"cells{code}_{k}"] for k in
+                cell = {k: data[kind_slot(code, k)] for k in
                         ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")}
                 ll_cells = ll_cells + sparse_cell_loglik(
-                    int(code), eta_w[cell["ind"], cell["month"]], cell["value"],
+                    kind_at(code), eta_w[cell["ind"], cell["month"]], cell["value"],
                     cell["obs_sd"], cell["log_rel"], cell["log_false"], cell["on"], ops=PT)
             pm.Potential("evidence", ll_cells)
             # outcome hazards
@@ -608,20 +522,22 @@ class ScenarioModel:
 
     @cached_property
     def indicator_constants(self) -> dict[str, np.ndarray]:
-        """Per-indicator constants of the likelihood (kind code, false-report parameters)."""
+        """Per-indicator constants of the likelihood: ``kind`` (the kind's position in
+        :data:`~iamg_forecast.kinds.KINDS`) and the kind's report constants
+        (:class:`~iamg_forecast.kinds.ReportConstants`; ``obs_sd`` holds its ``scale``: a
+        continuous report's sd, a count's dispersion).
+        """
         s = self.spec
-        kind = np.array([KIND_CODES[i.kind] for i in s.indicators])
-        fr = np.array([i.false_report_rate.value if i.false_report_rate else 0.5
-                       for i in s.indicators])
-        # the kind's scale: a continuous report's sd; a count's dispersion (0: Poisson)
-        osd = np.array([i.obs_sd.value if i.obs_sd else (
-            (i.dispersion.value if i.dispersion else 0.0) if i.kind == "count" else 1.0)
-            for i in s.indicators])
-        fsd = np.array([i.false_report_sd.value if i.false_report_sd else 1.0
-                        for i in s.indicators])
-        fmu = np.array([i.baseline.mu if (i.kind == "continuous" and i.baseline.mu is not None)
-                        else 0.0 for i in s.indicators])
-        return {"kind": kind, "false_rate": fr, "obs_sd": osd, "false_sd": fsd, "false_mu": fmu}
+        consts = [get_kind(i.kind).constants(i) for i in s.indicators]
+        return {"kind": np.array([kind_index(i.kind) for i in s.indicators], dtype=np.int64),
+                **{key: np.array([getattr(c, field) for c in consts], dtype=float)
+                   for key, field in (("false_rate", "false_rate"), ("obs_sd", "scale"),
+                                      ("false_sd", "false_sd"), ("false_mu", "false_mu"))}}
+
+    @property
+    def kinds(self) -> tuple[IndicatorKind, ...]:
+        """The indicator kinds the spec uses, in registry order (one cell list each)."""
+        return tuple(kind_at(k) for k in np.unique(self.indicator_constants["kind"]))
 
     def loglik(self, eta: np.ndarray, hz: np.ndarray, data: dict[str, np.ndarray],
                cells: np.ndarray | None = None, outcomes: bool = True) -> np.ndarray:
@@ -657,84 +573,8 @@ class ScenarioModel:
         return total
 
     def _outcome_terms(self, hz, data, ops, cum: bool = True):
-        """Outcome log-likelihood (known absence, steps, resolutions) and cumulative
-        probabilities.
-
-        ``hz`` is ``(..., hazard, month)``; returns ``(loglik (...), cum (..., outcome, month))``
-        with outcomes in spec order (``cum`` is None when not asked for). Used by the graph
-        (PyTensor) and by reweighting (NumPy).
-        """
-        s = self.spec
-        rows = hazard_rows(s)
-        events = [o.name for o in s.outcomes if o.type == "event"]
-        obs = data["obs_through"]
-        ll = 0.0
-        pieces: dict[str, object] = {}
-        if s.competing_groups:
-            ll = ll + history_loglik(hz, data["hist_row"], data["hist_month"],
-                                     data["hist_sign"], data["hist_on"], ops=ops)
-        for gi, g in enumerate(s.competing_groups):
-            choices = s.choices(g.name)
-            clog = hz[..., np.array([rows.index(c) for c in choices]), :]
-            on = data["choice_on"] * ops.eq(data["choice_group"], gi)
-            ll = ll + choice_loglik(clog, data["choice_month"], data["choice_index"], on,
-                                    ops=ops)
-            if cum:
-                stage = (None if g.stages is None else hz[..., np.array(
-                    [rows.index(f"{g.name}:{r}") for r in STAGE_ROWS]), :])
-                cum_g = group_cumulative(hz[..., rows.index(g.name), :], clog,
-                                         data["group_state"][gi], obs, len(s.months), stage,
-                                         ops=ops, n_choices=len(choices))
-                for j, name in enumerate(choices + [g.none_outcome]):
-                    pieces[name] = cum_g[..., j, :]
-        if events:
-            ev_idx = np.array([rows.index(e) for e in events])
-            ev = hz[..., ev_idx, :]
-            known = self._parent_states(data, ops)
-            if known:   # the effects of outcomes known to have happened
-                ev = ops.stack([ev[..., j, :] + sum(
-                    (sign * hz[..., rows.index(row), :] * known[parent]
-                     for child, parent, sign, row in s.outcome_effects if child == e), 0.0)
-                    for j, e in enumerate(events)], axis=-2)
-            ll = ll + ops.sum(event_loglik(ev, data["event_month"], obs, ops=ops), axis=-1)
-            if cum:
-                cum_e = event_cumulative(ev, obs, ops=ops)
-                pieces.update({e: cum_e[..., j, :] for j, e in enumerate(events)})
-                for j, e in enumerate(events):
-                    after = [(p, sign, row) for c, p, sign, row in s.outcome_effects if c == e]
-                    if after:
-                        pieces[e] = dependent_cumulative(
-                            ev[..., j, :], [sign * hz[..., rows.index(row), :]
-                                            for _, sign, row in after],
-                            [pieces[p] for p, _, _ in after],
-                            [known[p][..., -1] for p, _, _ in after], obs, len(s.months),
-                            ops=ops)
-        if not cum:
-            return ll, None
-        stack = np.stack if ops is not PT else __import__("pytensor.tensor").tensor.stack
-        return ll, stack([pieces[o] for o in s.outcome_names], axis=-2)
-
-
-    def _parent_states(self, data, ops) -> dict[str, object]:
-        """Per outcome other outcomes depend on: ``(M,)`` 1 in the months after the month it is
-        known to have happened, else 0 (from the data's resolutions and group events).
-        """
-        s = self.spec
-        m = ops.arange(len(s.months))
-        events = [o.name for o in s.outcomes if o.type == "event"]
-        groups = [g.name for g in s.competing_groups]
-        out: dict[str, object] = {}
-        for parent in dict.fromkeys(p for _, p, _, _ in s.outcome_effects):
-            o = s.outcome(parent)
-            if o.type == "event":
-                when = data["event_month"][events.index(parent)]
-                out[parent] = (when >= 0) * (m > when) * 1.0
-            else:
-                g = groups.index(o.group)
-                c = s.choices(o.group).index(parent)
-                when = data["group_month"][g]
-                out[parent] = ops.eq(data["group_choice"][g], c) * (m > when) * 1.0
-        return out
+        """:func:`~iamg_forecast.likelihood.outcome_terms` of this model's spec."""
+        return outcome_terms(self.spec, hz, data, ops, cum)
 
 
 def load_model(path: str | Path | None = None) -> ScenarioModel:

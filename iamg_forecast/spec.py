@@ -42,10 +42,11 @@ from pydantic import (
 
 from iamg_forecast import defaults
 from iamg_forecast.errors import FileRefusedError, Problem, SpecError, short, short_text
+from iamg_forecast.families import get_family, positive_families
 from iamg_forecast.files import read_text_bounded
+from iamg_forecast.kinds import get_kind
 
 __all__ = [
-    "DISTRIBUTIONS",
     "Fixed",
     "PriorSpec",
     "Latent",
@@ -69,17 +70,8 @@ __all__ = [
     "MAX_AFTER",
 ]
 
-# name -> {parameter: constraint}; "scale" and "positive" must be > 0.
-DISTRIBUTIONS: dict[str, dict[str, str]] = {
-    "Normal": {"mu": "real", "sigma": "scale"},
-    "HalfNormal": {"sigma": "scale"},
-    "LogNormal": {"mu": "real", "sigma": "scale"},
-    "Gamma": {"alpha": "positive", "beta": "positive"},
-    "Beta": {"alpha": "positive", "beta": "positive"},
-    "StudentT": {"nu": "positive", "mu": "real", "sigma": "scale"},
-    "Exponential": {"lam": "positive"},
-}
-POSITIVE_SUPPORT = {"HalfNormal", "LogNormal", "Gamma", "Exponential"}
+# The parameters a prior may name (each family reads some: ``families.PriorFamily.params``).
+PRIOR_PARAMETERS = ("mu", "sigma", "alpha", "beta", "nu", "lam")
 SECTIONS = ("scenario", "latents", "links", "indicators", "competing_groups", "outcomes",
             "reliability")
 LIST_SECTIONS = ("latents", "links", "indicators", "competing_groups", "outcomes")
@@ -203,7 +195,8 @@ class PriorSpec(_Strict):
     """A prior distribution with its justification.
 
     Parameters are given inline, e.g. ``{dist: Normal, mu: 0, sigma: 1, rationale: "..."}``.
-    ``dist`` must be one of :data:`DISTRIBUTIONS`; every scale must be strictly positive.
+    ``dist`` must be a registered family (:data:`iamg_forecast.families.FAMILIES`); every scale
+    must be strictly positive.
     """
 
     dist: str
@@ -224,15 +217,8 @@ class PriorSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_params(self) -> PriorSpec:
-        if self.dist not in DISTRIBUTIONS:
-            hint = difflib.get_close_matches(self.dist, DISTRIBUTIONS, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(
-                f"unknown distribution {self.dist!r}: expected one of "
-                f"{sorted(DISTRIBUTIONS)}{extra}"
-            )
-        wanted = DISTRIBUTIONS[self.dist]
-        for name in ("mu", "sigma", "alpha", "beta", "nu", "lam"):
+        wanted = get_family(self.dist).params
+        for name in PRIOR_PARAMETERS:
             value = getattr(self, name)
             if name in wanted and value is None:
                 raise ValueError(f"{self.dist} needs parameter {name!r}")
@@ -247,7 +233,7 @@ class PriorSpec(_Strict):
     @property
     def params(self) -> dict[str, float]:
         """The distribution's parameters as a dict, ready for ``pm.<dist>(name, **params)``."""
-        return {k: float(getattr(self, k)) for k in DISTRIBUTIONS[self.dist]}
+        return {k: float(getattr(self, k)) for k in get_family(self.dist).params}
 
     def to_preliz(self):
         """Return the equivalent PreliZ distribution (for plots and moments).
@@ -299,6 +285,14 @@ class Latent(_Strict):
         return v
 
 
+def _positive_prior(v: PriorSpec, what: str) -> PriorSpec:
+    """A size with a positive prior (its sign is given separately)."""
+    if v.dist not in positive_families():
+        raise ValueError(f"{what} need a positive prior ({positive_families()}); the sign is "
+                         f"given separately, got {v.dist!r}")
+    return v
+
+
 class Link(_Strict):
     """A causal edge ``parent -> child`` with a sign from the seed and a prior on its size."""
 
@@ -311,12 +305,7 @@ class Link(_Strict):
     @field_validator("effect")
     @classmethod
     def _positive(cls, v: PriorSpec) -> PriorSpec:
-        if v.dist not in POSITIVE_SUPPORT:
-            raise ValueError(
-                f"effect sizes need a positive prior ({sorted(POSITIVE_SUPPORT)}); the sign "
-                f"is given separately, got {v.dist!r}"
-            )
-        return v
+        return _positive_prior(v, "effect sizes")
 
 
 class Loading(_Strict):
@@ -329,24 +318,22 @@ class Loading(_Strict):
     @field_validator("prior")
     @classmethod
     def _positive(cls, v: PriorSpec) -> PriorSpec:
-        if v.dist not in POSITIVE_SUPPORT:
-            raise ValueError(
-                f"loadings need a positive prior ({sorted(POSITIVE_SUPPORT)}); the sign is "
-                f"given separately, got {v.dist!r}"
-            )
-        return v
+        return _positive_prior(v, "loadings")
 
 
 class Indicator(_Strict):
     """An observable event or measurement that loads on latents.
 
-    ``binary``: did the event happen this month (logit link). ``count``: how many (log link;
-    Poisson, or negative binomial with ``dispersion`` for bursty counts: variance
-    ``mu + mu^2 / dispersion``). ``continuous``: a measured value (identity link, Normal noise).
+    ``kind`` names an entry of :data:`iamg_forecast.kinds.KINDS`, which says what a report is
+    and which of the kind fields (``false_report_rate``, ``obs_sd``, ``false_report_sd``,
+    ``dispersion``, ``value_range``) the indicator needs. Built in: ``binary`` (did the event
+    happen this month; logit link), ``count`` (how many; log link; Poisson, or negative binomial
+    with ``dispersion`` for bursty counts: variance ``mu + mu^2 / dispersion``) and
+    ``continuous`` (a measured value; identity link, Normal noise).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["binary", "count", "continuous"]
+    kind: str
     description: str
     baseline: PriorSpec
     loadings: list[Loading] = Field(min_length=1)
@@ -356,47 +343,25 @@ class Indicator(_Strict):
     dispersion: Fixed | None = None
     value_range: tuple[Real, Real] | None = None
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        get_kind(v)   # raises with a did-you-mean hint
+        return v
+
     @property
     def accepted_range(self) -> tuple[float, float]:
-        """The values an item of this indicator may take (inclusive).
+        """The values an item of this indicator may take (inclusive; see the kind's entry).
 
         ``binary``: 0 to 1; ``count``: 0 to :data:`~iamg_forecast.defaults.MAX_COUNT`;
         ``continuous``: ``value_range`` when the spec declares one, else plus or minus
         :data:`~iamg_forecast.defaults.CONTINUOUS_LIMIT`.
         """
-        if self.kind == "binary":
-            return (0.0, 1.0)
-        if self.kind == "count":
-            return (0.0, float(defaults.MAX_COUNT))
-        if self.value_range is not None:
-            return (float(self.value_range[0]), float(self.value_range[1]))
-        return (-defaults.CONTINUOUS_LIMIT, defaults.CONTINUOUS_LIMIT)
+        return get_kind(self.kind).accepted_range(self)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Indicator:
-        if self.dispersion is not None and (self.kind != "count" or self.dispersion.value <= 0):
-            raise ValueError("dispersion is for count indicators only and must be > 0")
-        if self.value_range is not None:
-            lo, hi = self.value_range
-            if self.kind != "continuous":
-                raise ValueError("value_range is declared for continuous indicators only")
-            if not lo < hi:
-                raise ValueError(f"value_range must be [lo, hi] with lo < hi, got {[lo, hi]}")
-        if self.kind in ("binary", "count"):
-            if self.false_report_rate is None:
-                raise ValueError(f"a {self.kind} indicator needs false_report_rate")
-            v = self.false_report_rate.value
-            if self.kind == "binary" and not 0 < v < 1:
-                raise ValueError(f"false_report_rate.value must be in (0, 1), got {v}")
-            if self.kind == "count" and v <= 0:
-                raise ValueError(f"false_report_rate.value must be > 0 for counts, got {v}")
-        else:
-            for f in ("obs_sd", "false_report_sd"):
-                val = getattr(self, f)
-                if val is None:
-                    raise ValueError(f"a continuous indicator needs {f}")
-                if val.value <= 0:
-                    raise ValueError(f"{f}.value must be > 0, got {val.value}")
+        get_kind(self.kind).validate(self)
         return self
 
 
@@ -427,12 +392,7 @@ class OutcomeEffect(_Strict):
     @field_validator("effect")
     @classmethod
     def _positive(cls, v: PriorSpec) -> PriorSpec:
-        if v.dist not in POSITIVE_SUPPORT:
-            raise ValueError(
-                f"effect sizes need a positive prior ({sorted(POSITIVE_SUPPORT)}); the sign "
-                f"is given separately, got {v.dist!r}"
-            )
-        return v
+        return _positive_prior(v, "effect sizes")
 
 
 #: At most this many outcomes may move one outcome's hazard (its forecast follows every

@@ -10,7 +10,8 @@ from pathlib import Path
 import iamg_forecast as iaf
 
 ROOT = Path(iaf.__file__).resolve().parent
-ORDER = ["errors", "defaults", "language", "files", "spec", "evidence", "likelihood", "model",
+ORDER = ["errors", "defaults", "language", "files", "kinds", "families", "spec", "evidence",
+         "likelihood", "model",
          "priorcheck", "kernel", "inference", "forecast", "calibration", "report", "backtest",
          "cli"]
 # The package's public facade and its ``python -m`` entry point sit above every layer.

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from iamg_forecast.evidence.items import Evidence
+from iamg_forecast.kinds import get_kind, pit_and_log_score, report_predictive
 from iamg_forecast.model import ScenarioModel
 from iamg_forecast.spec import month_end, parse_month
 
@@ -43,29 +44,9 @@ def _predictive(model: ScenarioModel, eta: np.ndarray, w: np.ndarray, i: int, y:
     ``eta (n,)`` are the draws of the indicator's predictor in the month, ``w (n,)`` normalised
     weights, ``v`` the uniform that randomises discrete PITs.
     """
-    from scipy import stats
-
-    from iamg_forecast.likelihood import KIND_CODES, count_predictive
-
-    c = model.indicator_constants
-    kind = int(c["kind"][i])
-    fr = float(c["false_rate"][i])
-    if kind == KIND_CODES["binary"]:
-        p1 = r / (1.0 + np.exp(-eta)) + (1.0 - r) * fr
-        if y >= 0.5:
-            less, eq = w @ (1.0 - p1), w @ p1
-        else:
-            less, eq = 0.0, w @ (1.0 - p1)
-        return float(less + v * eq), float(np.log(eq))
-    if kind == KIND_CODES["count"]:
-        true = count_predictive(np.exp(np.clip(eta, -30.0, 30.0)), float(c["obs_sd"][i]))
-        less = w @ (r * true.cdf(y - 1) + (1 - r) * stats.poisson.cdf(y - 1, fr))
-        eq = w @ (r * true.pmf(y) + (1 - r) * stats.poisson.pmf(y, fr))
-        return float(less + v * eq), float(np.log(eq))
-    osd, fsd, fmu = float(c["obs_sd"][i]), float(c["false_sd"][i]), float(c["false_mu"][i])
-    cdf = w @ (r * stats.norm.cdf(y, eta, osd) + (1 - r) * stats.norm.cdf(y, fmu, fsd))
-    dens = w @ (r * stats.norm.pdf(y, eta, osd) + (1 - r) * stats.norm.pdf(y, fmu, fsd))
-    return float(cdf), float(np.log(dens))
+    ind = model.spec.indicators[i]
+    kind = get_kind(ind.kind)
+    return pit_and_log_score(report_predictive(kind, eta, kind.constants(ind), r), y, w, v)
 
 
 @dataclass

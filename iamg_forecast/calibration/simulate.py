@@ -17,7 +17,7 @@ import numpy as np
 
 from iamg_forecast.evidence.cells import Step, history_data, model_data, observed_through
 from iamg_forecast.evidence.items import Evidence
-from iamg_forecast.likelihood import KIND_CODES, count_predictive
+from iamg_forecast.kinds import kind_at
 from iamg_forecast.model import ScenarioModel, hazard_rows
 from iamg_forecast.spec import STAGE_ROWS
 
@@ -91,19 +91,14 @@ def seed_pattern(model: ScenarioModel, items: Iterable[Evidence], *, as_of: dt.d
 
 
 def _report(kind: int, eta: float, r: float, ind, rng: np.random.Generator) -> float:
-    true_report = rng.random() < r
-    if kind == KIND_CODES["binary"]:
-        p = 1.0 / (1.0 + np.exp(-eta)) if true_report else ind.false_report_rate.value
-        return float(rng.random() < p)
-    if kind == KIND_CODES["count"]:
-        if not true_report:
-            return float(rng.poisson(ind.false_report_rate.value))
-        mu = float(np.exp(np.clip(eta, -30, 30)))
-        phi = ind.dispersion.value if ind.dispersion else 0.0
-        return float(count_predictive(mu, phi).rvs(random_state=rng))
-    if true_report:
-        return float(rng.normal(eta, ind.obs_sd.value))
-    return float(rng.normal(ind.baseline.mu, ind.false_report_sd.value))
+    """One report of indicator ``ind`` (of kind ``kind``, its position in the registry) graded
+    ``r``: true with probability ``r``, else drawn from the kind's false-report distribution.
+    """
+    entry = kind_at(kind)
+    c = entry.constants(ind)
+    if rng.random() < r:
+        return entry.draw_true(eta, c, rng)
+    return entry.draw_false(c, rng)
 
 
 def _first_event(logits: np.ndarray, u: np.ndarray) -> int:

@@ -17,11 +17,12 @@ import numpy as np
 
 from iamg_forecast.errors import EvidenceError, Problem
 from iamg_forecast.evidence.items import Evidence
+from iamg_forecast.kinds import cell_terms, kind_at
 from iamg_forecast.spec import Spec, month_end, parse_date
 
 __all__ = ["model_data", "count_cells", "observed_through", "evidence_hash", "legacy_evidence_hash",
            "usable_items", "as_date", "DATA_SLOTS", "group_history", "Step", "history_capacity",
-           "STEP_ORDER"]
+           "STEP_ORDER", "kind_slot", "needed_capacity", "cell_slots", "likelihood_window"]
 
 # Evidence slots filled from evidence (packed into the model's one pm.Data vector, see
 # ScenarioModel.graph_data).
@@ -549,3 +550,99 @@ def legacy_evidence_hash(items: Iterable[Evidence], as_of: dt.date | str | None 
                                 key=lambda e: (e.date, e.id))]
     text = json.dumps({"as_of": str(as_of), "ids": ids}, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---- the graph's observed-cell lists ---------------------------------------------------------
+# The graph holds a fixed capacity of observed cells per indicator kind (each kind's entry says
+# how many to start with); a log with more observed cells of a kind gets the next power of two
+# (one new compile, cached). Dense (indicator, month) arrays stay the canonical NumPy-side data.
+def kind_slot(code: int, field: str) -> str:
+    """Name of the data slot holding ``field`` of the observed cells of kind ``code`` (the
+    kind's position in :data:`~iamg_forecast.kinds.KINDS`).
+
+    Examples
+    --------
+    >>> kind_slot(0, "value")
+    'cells0_value'
+    """
+    return f"cells{int(code)}_{field}"
+
+
+def needed_capacity(kind: np.ndarray, dense: dict[str, np.ndarray],
+                    base: tuple[int, ...]) -> tuple[int, ...]:
+    """Smallest capacity (powers of two from ``base``) that holds every observed cell.
+
+    ``kind`` holds each indicator's kind (its position in :data:`~iamg_forecast.kinds.KINDS`);
+    capacities are per kind in use, in registry order (``np.unique(kind)``).
+
+    Examples
+    --------
+    >>> needed_capacity(np.array([0, 2]), {"ind_observed": np.ones((2, 100))}, (64, 16))
+    (128, 128)
+    """
+    out = []
+    for code, cap in zip(np.unique(kind), base, strict=True):
+        n = int(dense["ind_observed"][np.asarray(kind) == code].sum())
+        while cap < n:
+            cap *= 2
+        out.append(cap)
+    return tuple(out)
+
+
+def cell_slots(consts: dict[str, np.ndarray], dense: dict[str, np.ndarray],
+               capacity: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Dense evidence arrays → fixed-capacity lists of observed cells per kind in use.
+
+    Each cell carries its indicator and month, its value, and the parameter-free parts of its
+    likelihood (:func:`~iamg_forecast.kinds.cell_terms`), so the graph only evaluates
+    what depends on the latent state. Padding cells have weight 0. The slots of a kind are named
+    ``cells{k}_*`` after its position ``k`` in :data:`~iamg_forecast.kinds.KINDS`; ``capacity``
+    is per kind in use, in that order (see :func:`needed_capacity`).
+    """
+    kind = np.asarray(consts["kind"])
+    out = {}
+    for code, cap in zip(np.unique(kind), capacity, strict=True):
+        rows, months = np.nonzero((dense["ind_observed"] > 0.5) & (kind == code)[:, None])
+        if rows.size > cap:
+            raise ValueError(f"{rows.size} observed cells of kind {kind_at(code).name!r} exceed "
+                             f"capacity {cap}")
+        value = dense["ind_value"][rows, months]
+        log_rel, log_false = cell_terms(kind_at(code), value, dense["ind_rel"][rows, months],
+                                        consts["false_rate"][rows], consts["false_sd"][rows],
+                                        consts["false_mu"][rows])
+        columns = {"ind": (rows, 0), "month": (months, 0), "value": (value, 0.0),
+                   "obs_sd": (consts["obs_sd"][rows], 1.0), "log_rel": (log_rel, 0.0),
+                   "log_false": (log_false, 0.0),
+                   # the cell's weight in the likelihood: 1 for an observed cell (as in loglik)
+                   "on": (dense["ind_observed"][rows, months], 0.0)}
+        for name, (col, fill) in columns.items():
+            padded = np.concatenate([np.asarray(col, dtype=float),
+                                     np.full(cap - rows.size, float(fill))])
+            out[kind_slot(code, name)] = (padded.astype(np.int64) if name in ("ind", "month")
+                                          else padded)
+    return out
+
+
+def likelihood_window(data: dict[str, np.ndarray]) -> int:
+    """Number of leading months the likelihood needs: through the last observed month, event
+    or evidence cell (at least one). Later months carry only their prior, so the gradient
+    skips them.
+
+    Examples
+    --------
+    >>> d = {"obs_through": np.array(2), "event_month": np.array([-1]),
+    ...      "hist_month": np.array([4, 0]), "hist_on": np.array([1.0, 0.0]),
+    ...      "choice_month": np.array([0]), "choice_on": np.array([0.0]),
+    ...      "ind_observed": np.zeros((1, 10))}
+    >>> likelihood_window(d)
+    5
+    """
+    n_months = np.shape(data["ind_observed"])[-1]
+    observed_months = np.nonzero(np.asarray(data["ind_observed"]).any(axis=0))[0]
+    steps = [np.asarray(data[f"{k}_month"])[np.asarray(data[f"{k}_on"]) > 0]
+             for k in ("hist", "choice")]
+    last = max([int(np.max(data["obs_through"]))]
+               + [int(x) for x in np.ravel(data["event_month"])]
+               + [int(x) for a in steps for x in a]
+               + [int(x) for x in observed_months])
+    return int(min(max(last + 1, 1), n_months))

@@ -21,6 +21,7 @@ from pydantic import (
 
 from iamg_forecast import defaults
 from iamg_forecast.errors import Problem, short
+from iamg_forecast.kinds import get_kind
 from iamg_forecast.spec import (
     INFO_GRADES,
     SOURCE_GRADES,
@@ -295,21 +296,15 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
                                        "cannot be logged as happening; it resolves when the "
                                        "horizon passes", item.indicator)]
         return problems + _certain_problems(item, where, "an outcome")
-    kind = spec.indicator(item.indicator).kind
-    v = item.value
-    problems += _period_problems(item, where, kind)
-    if kind == "continuous" and item.monitored_absent:
-        problems.append(Problem(where, "monitored_absent", "a continuous indicator is measured, "
-                                "not absent: log the measured value instead", True))
-    lo, hi = spec.indicator(item.indicator).accepted_range
-    if kind == "binary" and v not in (0.0, 1.0):
-        problems.append(Problem(where, "value", "binary indicator: expected 0 or 1", v))
-    elif kind == "count" and (v < 0 or v != int(v) or v > hi):
-        problems.append(Problem(where, "value", "count indicator: expected an integer from 0 "
-                                f"to {int(hi):,}", v))
-    elif kind == "continuous" and not lo <= v <= hi:
-        problems.append(Problem(where, "value", f"continuous indicator: expected a value from "
-                                f"{lo:g} to {hi:g} (the range the indicator declares)", v))
+    ind = spec.indicator(item.indicator)
+    kind = get_kind(ind.kind)
+    problems += _period_problems(item, where, ind.kind)
+    if item.monitored_absent and not kind.absence:
+        problems.append(Problem(where, "monitored_absent", f"a {kind.name} indicator is "
+                                "measured, not absent: log the measured value instead", True))
+    why = kind.value_problem(item.value, *ind.accepted_range)
+    if why is not None:
+        problems.append(Problem(where, "value", why, item.value))
     return problems
 
 
