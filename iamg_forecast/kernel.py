@@ -70,15 +70,20 @@ Z_OFF, Z_DEPTH, Z_MONTHS = range(3)
 # per kind in use: its kernel code, the offsets of its cell fields and its capacity.
 _SLOTS = ("event_month", "obs_through", "do_mask", "do_value", "window", "hist_row",
           "hist_month", "hist_sign", "hist_on", "choice_group", "choice_month", "choice_index",
-          "choice_on")
+          "choice_on", "group_month", "group_choice")
 (SLOT_EVENT, SLOT_OBS, SLOT_DO_MASK, SLOT_DO_VALUE, SLOT_WINDOW, SLOT_H_ROW, SLOT_H_MONTH,
- SLOT_H_SIGN, SLOT_H_ON, SLOT_C_GROUP, SLOT_C_MONTH, SLOT_C_INDEX, SLOT_C_ON, CAP_H, CAP_C,
- N_KINDS) = range(len(_SLOTS) + 3)
+ SLOT_H_SIGN, SLOT_H_ON, SLOT_C_GROUP, SLOT_C_MONTH, SLOT_C_INDEX, SLOT_C_ON, SLOT_G_MONTH,
+ SLOT_G_CHOICE, CAP_H, CAP_C, N_KINDS) = range(len(_SLOTS) + 3)
 KINDS_AT = len(_SLOTS) + 3   # first offset of the first kind in use
 _CELL_FIELDS = ("ind", "month", "value", "obs_sd", "log_rel", "log_false", "on")
 (K_CODE, K_IND, K_MONTH, K_VALUE, K_SCALE, K_LOG_REL, K_LOG_FALSE, K_ON,
  K_CAP) = range(len(_CELL_FIELDS) + 2)
 KIND_STRIDE = len(_CELL_FIELDS) + 2   # offsets per kind in use
+# ``effects``: one row per outcome-to-outcome effect: the child's hazard row, the row holding
+# the effect's size, its sign, the parent's kind (an event, or a choice of a group), the
+# parent's index (among the events, or the group's) and, for a choice, its index in the group
+(E_CHILD, E_SIZE, E_SIGN, E_PARENT_KIND, E_PARENT, E_CHOICE) = range(6)
+PARENT_EVENT, PARENT_CHOICE = 0, 1
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -167,6 +172,23 @@ def _slot_offsets(model: ScenarioModel, kind_codes: list[int]) -> np.ndarray:
     return so
 
 
+def _effects(s) -> np.ndarray:
+    """``effects`` (see the ``E_*`` constants) of spec ``s``."""
+    rows = s.hazard_rows
+    events = [o.name for o in s.outcomes if o.type == "event"]
+    groups = [g.name for g in s.competing_groups]
+    out = np.zeros((len(s.outcome_effects), 6), dtype=np.int64)
+    for k, (child, parent, sign, row) in enumerate(s.outcome_effects):
+        o = s.outcome(parent)
+        out[k, [E_CHILD, E_SIZE, E_SIGN]] = rows.index(child), rows.index(row), sign
+        if o.type == "event":
+            out[k, E_PARENT_KIND], out[k, E_PARENT] = PARENT_EVENT, events.index(parent)
+        else:
+            out[k, E_PARENT_KIND], out[k, E_PARENT] = PARENT_CHOICE, groups.index(o.group)
+            out[k, E_CHOICE] = s.choices(o.group).index(parent)
+    return out
+
+
 def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     """Map the PyMC model's flat parameter vector and trace layout onto the kernel's arrays.
 
@@ -190,9 +212,6 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     (461, 'latent_state', (12, 26))
     """
     s = model.spec
-    if s.outcome_effects:
-        raise KernelUnsupported("outcome-to-outcome effects (after) have no kernel "
-                                "implementation")
     pmm = model.pymc_model
     order = s.latent_order
     n_lat, n_m = len(order), len(s.months)
@@ -302,7 +321,7 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
 
     consts = (fam, np.ascontiguousarray(par), xi, boff, _z_layout(z_off, depth, n_m), sd,
               links, loads, load_ord, load_ptr, drivers, drv_ord, drv_ptr, trend, ev_rows, grp,
-              n_choice, _slot_offsets(model, kind_codes))
+              n_choice, _effects(s), _slot_offsets(model, kind_codes))
     return KernelLayout(consts=consts, n_dim=n_dim, names=names, slices=out_slices,
                         shapes=out_shapes, gather=np.concatenate(gather).astype(np.int64),
                         value_names=value_names)
@@ -312,6 +331,16 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
 # numba functions (compiled on first call; ``cache=True`` keeps the machine code on disk)
 
 _jit = numba.njit(cache=True, error_model="numpy")
+
+
+@_jit
+def _parent_month(data, so, effect):
+    """The month the effect's parent is known to have happened in (-1: not known)."""
+    if effect[E_PARENT_KIND] == PARENT_EVENT:
+        return int(data[so[SLOT_EVENT] + effect[E_PARENT]])
+    if int(data[so[SLOT_G_CHOICE] + effect[E_PARENT]]) == effect[E_CHOICE]:
+        return int(data[so[SLOT_G_MONTH] + effect[E_PARENT]])
+    return -1
 
 
 @_jit
@@ -463,7 +492,7 @@ def hazard_history(hz, ghz, h, month, obs, win):
 
 @_jit
 def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
-           drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, so, gather):
+           drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, effects, so, gather):
     vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
     n_all = zd[Z_MONTHS]
     xs = paths(x, vals, boff, zd[Z_OFF], zd[Z_DEPTH], sd, links, data, so, n_all, n_all)
@@ -473,7 +502,7 @@ def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr
 
 @_jit
 def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr,
-              drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, so):
+              drivers, drv_ord, drv_ptr, trend, ev_rows, grp, n_choice, effects, so):
     z_off, depth = zd[Z_OFF], zd[Z_DEPTH]
     n_lat = sd.shape[0]
     n_all = zd[Z_MONTHS]
@@ -533,6 +562,12 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             if trend[h] >= 0:
                 v += vals[boff[B_HAZARD] + trend[h]] * m
             hz[h, m] = v
+    for k in range(effects.shape[0]):   # outcomes moved by others known to have happened
+        when = _parent_month(data, so, effects[k])
+        if when >= 0:
+            size = effects[k, E_SIGN] * vals[boff[B_HAZARD] + effects[k, E_SIZE]]
+            for m in range(when + 1, win):
+                hz[effects[k, E_CHILD], m] += size
     ghz = np.zeros((n_h, win))
     for j in range(ev_rows.shape[0]):
         total += hazard_history(hz, ghz, ev_rows[j], int(data[so[SLOT_EVENT] + j]), obs, win)
@@ -566,6 +601,13 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
         total += on * (full[gc] - lse)
         for j in range(nc):
             ghz[grp[gi, j], m] += on * ((1.0 if j == gc else 0.0) - math.exp(full[j] - lse))
+    for k in range(effects.shape[0]):
+        when = _parent_month(data, so, effects[k])
+        if when >= 0:
+            acc = 0.0
+            for m in range(when + 1, win):
+                acc += ghz[effects[k, E_CHILD], m]
+            gval[boff[B_HAZARD] + effects[k, E_SIZE]] += effects[k, E_SIGN] * acc
     for h in range(n_h):
         for m in range(win):
             g = ghz[h, m]

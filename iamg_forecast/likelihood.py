@@ -412,7 +412,7 @@ def _event_terms(s: Spec, hz, data, ops, pieces: dict | None):
     events = [o.name for o in s.outcomes if o.type == "event"]
     obs = data["obs_through"]
     ev = hz[..., np.array([rows.index(e) for e in events]), :]
-    known = parent_states(s, data, ops)
+    known = parent_states(s, data, hz.shape[-1], ops)
     if known:   # the effects of outcomes known to have happened
         ev = ops.stack([ev[..., j, :] + sum(
             (sign * hz[..., rows.index(row), :] * known[parent]
@@ -430,11 +430,11 @@ def _event_terms(s: Spec, hz, data, ops, pieces: dict | None):
     return ll
 
 
-def parent_states(s: Spec, data, ops) -> dict[str, object]:
-    """Per outcome other outcomes depend on: ``(M,)`` 1 in the months after the month it is
-    known to have happened, else 0 (from the data's resolutions and group events).
+def parent_states(s: Spec, data, n_months, ops) -> dict[str, object]:
+    """Per outcome other outcomes depend on: ``(n_months,)`` 1 in the months after the month
+    it is known to have happened, else 0 (from the data's resolutions and group events).
     """
-    m = ops.arange(len(s.months))
+    m = _month_index(n_months, ops)
     events = [o.name for o in s.outcomes if o.type == "event"]
     groups = [g.name for g in s.competing_groups]
     out: dict[str, object] = {}

@@ -195,3 +195,18 @@ def test_simulated_worlds_match_the_forecast(effect_spec):
     without[[k for k, r in enumerate(rows) if ":after:" in r]] = 0.0
     _, plain = model._outcome_terms(without[None], model.data(), ops=NP)
     assert abs(plain[0, j, -1] - cum[0, j, -1]) > 0.1   # the effects matter in this check
+
+
+def test_kernel_agrees_with_the_graph_when_parents_have_happened(effect_spec, seed_items):
+    """The hand-written kernel mirrors the effects: log density and gradient equal PyMC's with
+    an event parent and a PM choice parent known to have happened (and without)."""
+    from iamg_forecast.evidence import Evidence
+    from tests.test_kernel import _assert_agrees
+    model = ScenarioModel(effect_spec)
+    happened = [Evidence(indicator="uncoordinated_attack", date="2026-01-10", source="t",
+                         reliability="A1"),
+                Evidence(indicator="maliki_confirmed", date="2026-01-25", source="t",
+                         reliability="A1")]
+    for items in (seed_items, [*seed_items, *happened]):
+        data = model.data(items, as_of="2026-03-31")
+        _assert_agrees(model, data, n_points=3, seed=5)
