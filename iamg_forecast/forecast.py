@@ -513,7 +513,7 @@ class Forecast:
                                 f"{self.spec.months[0]} to {self.spec.months[-1]}")
         _, cum = self._outcome_terms(data)
         p = cum[..., h_idx].copy()
-        return _apply_resolutions(self.spec, p, data, h_idx)
+        return apply_resolutions(self.spec, p, data, h_idx)
 
     def _outcome_terms(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`ScenarioModel._outcome_terms` over the stored draws, cached by what ``data``
@@ -1354,7 +1354,7 @@ def _posterior_tree(draws: dict[str, np.ndarray], coords: dict[str, Any]) -> xr.
     return xr.DataTree.from_dict({"posterior": ds})
 
 
-def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:
+def apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:
     """Set resolved outcomes to certainty (1 for what happened, 0 for its competitors)."""
     names = spec.outcome_names
     events = [o.name for o in spec.outcomes if o.type == "event"]

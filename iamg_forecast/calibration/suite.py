@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from iamg_forecast import defaults
+from iamg_forecast.calibration.engine import register, resolve, run_sims
+from iamg_forecast.calibration.executors import default_executor, progress_fn
 from iamg_forecast.model import ScenarioModel
 
 __all__ = ["run_calibration", "FULL_SIZES", "write_html"]
@@ -32,9 +34,8 @@ FULL_SIZES = defaults.CALIBRATION_SIZES
 def _lfo_task(ref: dict[str, Any], seed: int, sizes: dict[str, int]) -> dict[str, Any]:
     """Simulate a history after the seed and run LFO on it (runs in an executor worker)."""
     from iamg_forecast.calibration.leave_future_out import lfo, simulate_history
-    from iamg_forecast.calibration.simulation_based import _resolve
 
-    model = _resolve(ref)
+    model = resolve(ref)
     hist = simulate_history(model, seed=seed, **sizes)
     res = lfo(model, hist, seed=seed,
               source_label=lambda e: "simulated" if e.source == "simulated month" else "seed",
@@ -107,18 +108,12 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
     'pass'
     """
     import iamg_forecast as iaf
-    from iamg_forecast.calibration.simulation_based import (
-        SBCResult,
-        _progress_fn,
-        _register,
-        default_executor,
-        power_check,
-        run_sims,
-    )
+    from iamg_forecast.calibration.power import power_check
+    from iamg_forecast.calibration.sbc_result import SBCResult
     from iamg_forecast.calibration.worlds import WorldScores
     from iamg_forecast.inference import package_versions
 
-    say = _progress_fn(progress)
+    say = progress_fn(progress)
     out_html = Path(out_html)
     model = model or iaf.load_model()
     store_p = None if store is None else Path(store)
@@ -135,7 +130,7 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
         lfo_fut = None
         if lfo_enabled:
             # queued behind the main simulations on the same workers (no extra compile)
-            lfo_fut = ex.submit(_lfo_task, _register(model), seed, sizes)
+            lfo_fut = ex.submit(_lfo_task, register(model), seed, sizes)
         t = time.perf_counter()
         recs = run_sims(model, max(n_sims, n_worlds), seed=seed, executor=ex, whatif=n_whatif,
                         thin_to=thin_to, store=None if store_p is None else store_p / "main",
