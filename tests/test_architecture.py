@@ -11,7 +11,8 @@ import iamg_forecast as iaf
 
 ROOT = Path(iaf.__file__).resolve().parent
 ORDER = ["errors", "defaults", "language", "files", "spec", "evidence", "likelihood", "model",
-         "priorcheck", "kernel", "inference", "forecast", "calibration", "report", "backtest",
+         "priorcheck", "kernel", "inference", "forecast_settings", "saved_forecast", "forecast",
+         "calibration", "report", "backtest",
          "cli"]
 # The package's public facade and its ``python -m`` entry point sit above every layer.
 FACADE = {"iamg_forecast", "iamg_forecast.__main__"}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from iamg_forecast.calibration.executors import InlineExecutor
 from iamg_forecast.calibration.leave_future_out import LFOResult, lfo, simulate_history
-from iamg_forecast.calibration.ledger import Ledger, VerifyResult, climatology
+from iamg_forecast.calibration.ledger import ForecastEntry, Ledger, VerifyResult
 from iamg_forecast.calibration.power import PowerResult, power_check
 from iamg_forecast.calibration.resolutions import SyncResult, sync_resolutions
 from iamg_forecast.calibration.sbc_result import SBCResult, sbc
@@ -38,6 +38,7 @@ from iamg_forecast.calibration.scores import (
 )
 from iamg_forecast.calibration.suite import run_calibration
 from iamg_forecast.calibration.worlds import WorldScores, score_worlds
+from iamg_forecast.priorcheck import climatology
 
 __all__ = [
     "SyncResult",
@@ -55,6 +56,7 @@ __all__ = [
     "score_worlds",
     "simulate_history",
     "Ledger",
+    "ForecastEntry",
     "VerifyResult",
     "brier",
     "brier_skill",
