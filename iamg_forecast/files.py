@@ -22,15 +22,31 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
 
 from iamg_forecast.errors import FileRefusedError, short_text
 
 __all__ = ["read_bounded", "read_text_bounded", "write_atomic", "check_writable_target",
            "is_sqlite_or_absent", "MIB", "MARKER", "MANIFEST", "save_folder",
-           "read_saved_folder", "check_save_target"]
+           "read_saved_folder", "check_save_target", "bundled_dir"]
 
 MIB = 1024 * 1024
+
+
+def bundled_dir(name: str) -> Path:
+    """A data folder shipped with the package: ``_<name>`` inside the wheel, ``<name>/`` beside
+    the package in a checkout (``priors``, ``backtests``).
+
+    Examples
+    --------
+    >>> (bundled_dir("priors") / "reliability.yaml").exists()
+    True
+    """
+    shipped = resources.files("iamg_forecast") / f"_{name}"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / name
 
 
 def _describe(mode: int) -> str:

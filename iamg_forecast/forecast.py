@@ -3,7 +3,11 @@
 A :class:`Forecast` keeps the posterior draws of the latent paths, indicator predictors and
 outcome hazards, optional importance log-weights (after a what-if), the evidence it used, its
 diagnostics and provenance. Every probability it reports is recomputed from those draws by the
-same functions that define the model's likelihood (:mod:`iamg_forecast.likelihood`).
+same functions that define the model's likelihood (:mod:`iamg_forecast.likelihood`). Its
+settings are checked by :mod:`iamg_forecast.forecast_settings`, and it is saved and loaded by
+:mod:`iamg_forecast.saved_forecast`.
+
+Size: one class, ``Forecast``, whose queries all read the same draws and weights.
 """
 
 from __future__ import annotations

@@ -59,14 +59,15 @@ from iamg_forecast.calibration.ledger_entry import (
 from iamg_forecast.calibration.ledger_status import (
     Ref,
     Status,
+    check_resolution,
     implied_resolutions,
     resolved_frame,
+    score_resolved,
     statuses,
 )
 from iamg_forecast.calibration.plots import plot_history
-from iamg_forecast.calibration.scores import ALL, corp, plot_reliability, score_table
-from iamg_forecast.defaults import MAX_SOURCE_CHARS
-from iamg_forecast.errors import FileRefusedError, LedgerError, short
+from iamg_forecast.calibration.scores import corp, plot_reliability
+from iamg_forecast.errors import FileRefusedError, LedgerError
 from iamg_forecast.files import check_writable_target, is_sqlite_or_absent
 from iamg_forecast.forecast import Forecast
 from iamg_forecast.priorcheck import climatology
@@ -79,47 +80,6 @@ __all__ = ["Ledger", "VerifyResult", "ForecastEntry", "GENESIS", "LEDGER_SCHEMA_
            "canonical_json", "row_hash", "check_resolution", "climatology"]
 
 BUSY_TIMEOUT_MS = 10_000
-
-
-def check_resolution(spec: Spec, outcome: Any, happened: Any, date: Any, source: Any
-                     ) -> tuple[bool, str, str]:
-    """Check a resolution's arguments without a ledger; return ``(happened, date, source)``.
-
-    Raises
-    ------
-    LedgerError
-        For an unknown outcome (with a suggestion), a ``happened`` that is not a boolean, a
-        date that is not ``YYYY-MM-DD``, after today or before the scenario starts, or a
-        blank or over-long ``source``.
-
-    Examples
-    --------
-    >>> check_resolution(load_spec(), "other_pm", False, "2026-03-01", " parliament ")
-    (False, '2026-03-01', 'parliament')
-    """
-    if not isinstance(outcome, str) or outcome not in spec.outcome_names:
-        hint = (difflib.get_close_matches(outcome, spec.outcome_names, n=1)
-                if isinstance(outcome, str) else [])
-        raise LedgerError(f"unknown outcome {short(outcome)}" + (
-            f"; did you mean {hint[0]!r}?" if hint else
-            f"; expected one of {spec.outcome_names}"))
-    if not isinstance(happened, bool | np.bool_):
-        raise LedgerError(f"happened must be True or False, got {short(happened)}")
-    date = iso_date(date, "date")
-    today = _today()
-    if date > today.isoformat():
-        raise LedgerError(f"date must not be after today ({today.isoformat()}), got "
-                          f"{date!r}: a resolution records what has already happened")
-    start = f"{spec.scenario.start_month}-01"
-    if date < start:
-        raise LedgerError(f"date must not be before the scenario starts ({start}), got "
-                          f"{date!r}: the forecasts are about what happens from then on")
-    if not isinstance(source, str) or not source.strip():
-        raise LedgerError("source must name where the resolution comes from")
-    if len(source) > MAX_SOURCE_CHARS:
-        raise LedgerError(f"source must be at most {MAX_SOURCE_CHARS:,} characters, got "
-                          f"{len(source):,}")
-    return bool(happened), date, source.strip()
 
 
 def _utcnow() -> dt.datetime:
@@ -395,7 +355,8 @@ class Ledger:
         []
         """
         spec = load_spec() if spec is None else spec
-        happened, date, source = check_resolution(spec, outcome, happened, date, source)
+        happened, date, source = check_resolution(spec, outcome, happened, date, source,
+                                                  today=_today())
         wanted = implied_resolutions(spec, outcome, happened, date, source)
         with self._tx() as c:
             status = self._status(c)
@@ -612,31 +573,9 @@ class Ledger:
             raise LedgerError(f"{self.where}: refusing to score: the ledger fails verification "
                               f"({len(check.problems)} problem(s): {shown}); scores of an "
                               "altered ledger prove nothing")
-        df = self.resolved(include_hindcasts=include_hindcasts)
-        reliable = df["reliable"]
-        bad, unknown = reliable.map(lambda v: v is False), reliable.map(lambda v: v is None)
-        excluded = {"excluded_unreliable": 0, "excluded_unknown_reliability": 0}
-        if reliable_only:
-            excluded = {"excluded_unreliable": int(bad.sum()),
-                        "excluded_unknown_reliability": int(unknown.sum())}
-            keep = ~(bad | unknown)
-            df, bad, unknown = df[keep].reset_index(drop=True), bad[keep], unknown[keep]
-        if len(df):
-            spec = load_spec() if spec is None else spec
-            df["base_rate"] = [climatology(spec, o, a, h)
-                               for o, a, h in zip(df["outcome"], df["as_of"], df["horizon"],
-                                                  strict=True)]
-        table = score_table(df, n_boot=n_boot, seed=seed)
-        outcomes = df["outcome"].to_numpy()
-        at = list(table.columns).index("n") + 1
-        for name, flags in (("n_unreliable", bad), ("n_unknown_reliability", unknown)):
-            per = pd.Series(flags.to_numpy(bool), dtype=int).groupby(outcomes).sum()
-            counts = [int(per.sum()) if o == ALL else int(per.get(o, 0))
-                      for o in table["outcome"]]
-            table.insert(at, name, pd.Series(counts, index=table.index, dtype=int))
-            at += 1
-        table.attrs.update(excluded)
-        return table
+        return score_resolved(self.resolved(include_hindcasts=include_hindcasts),
+                              load_spec() if spec is None else spec, n_boot=n_boot, seed=seed,
+                              reliable_only=reliable_only)
 
     def plot_history(self, outcome: str | list[str] | None = None, *,
                      horizon: Any = None) -> Figure:

@@ -21,6 +21,8 @@ in the ledger (``recorded_at``, UTC) fall strictly before the day its question w
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,11 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iamg_forecast.calibration.ledger_entry import stored_reliability
+from iamg_forecast.calibration.ledger_entry import iso_date, stored_reliability
+from iamg_forecast.calibration.scores import ALL, score_table
+from iamg_forecast.defaults import MAX_SOURCE_CHARS
+from iamg_forecast.errors import LedgerError, short
+from iamg_forecast.priorcheck import climatology
 from iamg_forecast.spec import Spec
 
 __all__ = ["Ref", "Status", "implied_resolutions", "statuses", "resolved_frame",
-           "RESOLVED_COLUMNS"]
+           "RESOLVED_COLUMNS", "check_resolution", "score_resolved"]
 
 #: Columns of :func:`resolved_frame` (and :meth:`Ledger.resolved`).
 RESOLVED_COLUMNS = ["seq", "forecast_id", "outcome", "as_of", "horizon", "created",
@@ -218,3 +224,80 @@ def resolved_frame(rows: list[Row], *, include_hindcasts: bool = False,
     df = pd.DataFrame(out, columns=RESOLVED_COLUMNS)
     df["reliable"] = df["reliable"].astype(object)
     return df
+
+
+def check_resolution(spec: Spec, outcome: Any, happened: Any, date: Any, source: Any,
+                     today: dt.date | None = None) -> tuple[bool, str, str]:
+    """Check a resolution's arguments without a ledger; return ``(happened, date, source)``.
+
+    ``today`` (default: the local date) is the latest date a resolution may carry.
+
+    Raises
+    ------
+    LedgerError
+        For an unknown outcome (with a suggestion), a ``happened`` that is not a boolean, a
+        date that is not ``YYYY-MM-DD``, after today or before the scenario starts, or a
+        blank or over-long ``source``.
+
+    Examples
+    --------
+    >>> from iamg_forecast.spec import load_spec
+    >>> check_resolution(load_spec(), "other_pm", False, "2026-03-01", " parliament ")
+    (False, '2026-03-01', 'parliament')
+    """
+    if not isinstance(outcome, str) or outcome not in spec.outcome_names:
+        hint = (difflib.get_close_matches(outcome, spec.outcome_names, n=1)
+                if isinstance(outcome, str) else [])
+        raise LedgerError(f"unknown outcome {short(outcome)}" + (
+            f"; did you mean {hint[0]!r}?" if hint else
+            f"; expected one of {spec.outcome_names}"))
+    if not isinstance(happened, bool | np.bool_):
+        raise LedgerError(f"happened must be True or False, got {short(happened)}")
+    date = iso_date(date, "date")
+    today = dt.date.today() if today is None else today
+    if date > today.isoformat():
+        raise LedgerError(f"date must not be after today ({today.isoformat()}), got "
+                          f"{date!r}: a resolution records what has already happened")
+    start = f"{spec.scenario.start_month}-01"
+    if date < start:
+        raise LedgerError(f"date must not be before the scenario starts ({start}), got "
+                          f"{date!r}: the forecasts are about what happens from then on")
+    if not isinstance(source, str) or not source.strip():
+        raise LedgerError("source must name where the resolution comes from")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise LedgerError(f"source must be at most {MAX_SOURCE_CHARS:,} characters, got "
+                          f"{len(source):,}")
+    return bool(happened), date, source.strip()
+
+
+def score_resolved(df: pd.DataFrame, spec: Spec, *, n_boot: int, seed: int | None,
+                   reliable_only: bool) -> pd.DataFrame:
+    """Scores of resolved forecasts (:func:`resolved_frame` rows) per outcome and overall.
+
+    See :meth:`~iamg_forecast.calibration.ledger.Ledger.score`: climatology from ``spec``
+    (:func:`~iamg_forecast.priorcheck.climatology`), and the counts of forecasts that failed
+    their diagnostics or were recorded without them.
+    """
+    reliable = df["reliable"]
+    bad, unknown = reliable.map(lambda v: v is False), reliable.map(lambda v: v is None)
+    excluded = {"excluded_unreliable": 0, "excluded_unknown_reliability": 0}
+    if reliable_only:
+        excluded = {"excluded_unreliable": int(bad.sum()),
+                    "excluded_unknown_reliability": int(unknown.sum())}
+        keep = ~(bad | unknown)
+        df, bad, unknown = df[keep].reset_index(drop=True), bad[keep], unknown[keep]
+    if len(df):
+        df["base_rate"] = [climatology(spec, o, a, h)
+                           for o, a, h in zip(df["outcome"], df["as_of"], df["horizon"],
+                                              strict=True)]
+    table = score_table(df, n_boot=n_boot, seed=seed)
+    outcomes = df["outcome"].to_numpy()
+    at = list(table.columns).index("n") + 1
+    for name, flags in (("n_unreliable", bad), ("n_unknown_reliability", unknown)):
+        per = pd.Series(flags.to_numpy(bool), dtype=int).groupby(outcomes).sum()
+        counts = [int(per.sum()) if o == ALL else int(per.get(o, 0))
+                  for o in table["outcome"]]
+        table.insert(at, name, pd.Series(counts, index=table.index, dtype=int))
+        at += 1
+    table.attrs.update(excluded)
+    return table

@@ -118,7 +118,7 @@ class Evidence(BaseModel):
     @classmethod
     def _parse_date(cls, v: Any) -> Any:
         try:
-            return parse_date(v.strip() if isinstance(v, str) else v)
+            return parse_date(v)
         except ValueError:
             raise ValueError(f"expected an ISO date YYYY-MM-DD, got {short(v)}") from None
 

@@ -237,7 +237,7 @@ class EvidenceLog:
             When ``when`` is neither a date, a datetime nor such a string.
         """
         if isinstance(when, str):
-            text = when.strip()
+            text = when
             try:
                 if "T" in text and _ISO_DATETIME.fullmatch(text):
                     when = dt.datetime.fromisoformat(text)
