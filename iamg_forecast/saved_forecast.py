@@ -62,20 +62,23 @@ class SavedForecast:
     ones by :meth:`check_diagnostics`), ``folder`` where it was read from.
     """
 
-    model: ScenarioModel
+    # in draws.nc
     draws: dict[str, np.ndarray]
+    gate_data: dict[str, np.ndarray]
+    # in forecast.json (the model as its spec and interventions)
+    model: ScenarioModel
     items: tuple[Evidence, ...]
     as_of: dt.date
     horizon: dt.date
+    path: str
     seed: int
     sizes: dict[str, int]
-    diagnostics: Diagnostics
-    provenance: dict[str, Any]
-    path: str
-    pareto_k: dict[str, float]
     language: str
-    gate_data: dict[str, np.ndarray]
+    provenance: dict[str, Any]
     as_of_rule: str
+    pareto_k: dict[str, float]
+    # recomputed from the draws on load (stored beside them, to be checked)
+    diagnostics: Diagnostics
     stored_diagnostics: dict[str, Any] | None = None
     folder: Path | None = None
 
@@ -86,7 +89,7 @@ class SavedForecast:
         Examples
         --------
         >>> SavedForecast.field_names()[:3]
-        ('model', 'draws', 'items')
+        ('draws', 'gate_data', 'model')
         """
         return tuple(f.name for f in dataclasses.fields(cls)
                      if f.name not in ("stored_diagnostics", "folder"))

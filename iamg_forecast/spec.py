@@ -115,16 +115,14 @@ def parse_date(value: Any, what: str = "date") -> dt.date:
     ISO week dates (``2026-W03-1``), basic format (``20260115``), times, surrounding text and
     surrounding spaces are refused, so every input path accepts what the documentation says and
     nothing more. The spec, evidence items, a forecast's ``as_of`` and horizon, saved forecasts
-    and the ledger all read dates with it.
-
-    Raises
-    ------
-    ValueError
-        Naming ``what`` and a short prefix of the value.
+    and the ledger all read dates with it. Anything else raises a ``ValueError`` naming
+    ``what`` and a short prefix of the value.
 
     Examples
     --------
     >>> parse_date("2026-01-15")
+    datetime.date(2026, 1, 15)
+    >>> parse_date(dt.datetime(2026, 1, 15, 9, 30))
     datetime.date(2026, 1, 15)
     >>> parse_date("20260115")
     Traceback (most recent call last):

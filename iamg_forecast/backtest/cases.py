@@ -196,8 +196,8 @@ def cases_dir() -> Path:
 
     Examples
     --------
-    >>> (cases_dir() / "events.yaml").exists()
-    True
+    >>> sorted(p.name for p in cases_dir().glob("*.yaml"))
+    ['events.yaml', 'formations.yaml']
     """
     return bundled_dir("backtests")
 

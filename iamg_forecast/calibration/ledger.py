@@ -28,6 +28,9 @@ True
 
 from __future__ import annotations
 
+__all__ = ["Ledger", "VerifyResult", "ForecastEntry", "GENESIS", "LEDGER_SCHEMA_VERSION",
+           "canonical_json", "row_hash", "check_resolution", "climatology"]
+
 import datetime as dt
 import difflib
 import json
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from iamg_forecast.calibration import ledger_status
 from iamg_forecast.calibration.ledger_chain import (
     DDL,
     GENESIS,
@@ -56,28 +60,17 @@ from iamg_forecast.calibration.ledger_entry import (
     stored_problems,
     stored_reliability,
 )
-from iamg_forecast.calibration.ledger_status import (
-    Ref,
-    Status,
-    check_resolution,
-    implied_resolutions,
-    resolved_frame,
-    score_resolved,
-    statuses,
-)
+from iamg_forecast.calibration.ledger_status import check_resolution
 from iamg_forecast.calibration.plots import plot_history
 from iamg_forecast.calibration.scores import corp, plot_reliability
 from iamg_forecast.errors import FileRefusedError, LedgerError
-from iamg_forecast.files import check_writable_target, is_sqlite_or_absent
+from iamg_forecast.files import SQLiteHandle, check_writable_target, is_sqlite_or_absent
 from iamg_forecast.forecast import Forecast
 from iamg_forecast.priorcheck import climatology
 from iamg_forecast.spec import Spec, load_spec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-__all__ = ["Ledger", "VerifyResult", "ForecastEntry", "GENESIS", "LEDGER_SCHEMA_VERSION",
-           "canonical_json", "row_hash", "check_resolution", "climatology"]
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -98,7 +91,7 @@ def _as_datetime(value: Any) -> dt.datetime:
 
 
 # ---- the ledger ------------------------------------------------------------------------------
-class Ledger:
+class Ledger(SQLiteHandle):
     """Append-only, hash-chained SQLite ledger of forecasts and their resolutions.
 
     Open with :meth:`open` (a file, possibly shared with the evidence log) or :meth:`memory`;
@@ -197,16 +190,6 @@ class Ledger:
         """
         return cls(sqlite3.connect(":memory:", isolation_level=None))
 
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM ledger_rows").fetchone()[0])
 
@@ -286,15 +269,17 @@ class Ledger:
 
         Examples
         --------
-        >>> table = pd.DataFrame([{"outcome": "other_pm", "question": "?", "p": 0.3,
-        ...     "lo80": 0.2, "hi80": 0.4, "lo95": 0.1, "hi95": 0.5, "term": "unlikely"}])
-        >>> prov = {"spec_hash": "s", "evidence_hash": "e", "as_of": "2026-01-15",
-        ...     "horizon": "2026-12-31", "seed": 1, "draws": 10, "chains": 2, "versions": {},
-        ...     "created": "2026-01-15T10:00:00+00:00"}
+        >>> table = pd.DataFrame({"outcome": ["other_pm", "sudani_return"],
+        ...                       "question": ["?", "?"], "p": [0.3, 0.2], "lo80": [0.2, 0.1],
+        ...                       "hi80": [0.4, 0.3], "lo95": [0.1, 0.0], "hi95": [0.5, 0.4],
+        ...                       "term": ["unlikely", "unlikely"]})
+        >>> prov = dict(spec_hash="s", evidence_hash="e", as_of="2026-01-15",
+        ...             horizon="2026-12-31", seed=1, draws=10, chains=2, versions={},
+        ...             created="2026-01-15T10:00:00+00:00")
         >>> with Ledger.memory() as ledger:
         ...     fid = ledger.record(ForecastEntry(table, prov, ok=True))
         ...     len(fid), len(ledger)
-        (16, 1)
+        (16, 2)
         """
         if isinstance(fc, Forecast):
             fc = ForecastEntry.of(fc)
@@ -357,27 +342,27 @@ class Ledger:
         spec = load_spec() if spec is None else spec
         happened, date, source = check_resolution(spec, outcome, happened, date, source,
                                                   today=_today())
-        wanted = implied_resolutions(spec, outcome, happened, date, source)
+        wanted = ledger_status.implied_resolutions(spec, outcome, happened, date, source)
         with self._tx() as c:
             status = self._status(c)
             todo = []
             for w in wanted:
-                st = status.setdefault(w["outcome"], Status())
-                kind, d = Status.assertion(w)
+                st = status.setdefault(w["outcome"], ledger_status.Status())
+                kind, d = ledger_status.Status.assertion(w)
                 clash = st.conflict(kind, d)
                 if clash is not None:
-                    raise LedgerError(f"cannot record {Ref.of(0, w).said}: it contradicts the "
-                                      f"resolution already recorded at {clash} (source: "
-                                      f"{clash.source})")
+                    said = ledger_status.Ref.of(0, w).said
+                    raise LedgerError(f"cannot record {said}: it contradicts the resolution "
+                                      f"already recorded at {clash} (source: {clash.source})")
                 if not st.redundant(kind, d):
                     todo.append(w)
             seqs = self._append(c, "resolution", todo) if todo else []
         return [{**w, "seq": s} for w, s in zip(todo, seqs, strict=True)]
 
-    def _status(self, conn: sqlite3.Connection) -> dict[str, Status]:
+    def _status(self, conn: sqlite3.Connection) -> dict[str, ledger_status.Status]:
         cur = conn.execute("SELECT seq, payload FROM ledger_rows WHERE kind = 'resolution' "
                            "ORDER BY seq")
-        return statuses((seq, json.loads(text)) for seq, text in cur)
+        return ledger_status.statuses((seq, json.loads(text)) for seq, text in cur)
 
     # ---- integrity -----------------------------------------------------------------------
     def verify(self, head: tuple[int, str] | str | None = None) -> VerifyResult:
@@ -518,7 +503,7 @@ class Ledger:
         ...     ledger.resolved().empty
         True
         """
-        return resolved_frame(self._rows(), include_hindcasts=include_hindcasts,
+        return ledger_status.resolved_frame(self._rows(), include_hindcasts=include_hindcasts,
                               reliable_only=reliable_only)
 
     def score(self, spec: Spec | None = None, *, n_boot: int = 1000, seed: int | None = 0,
@@ -573,7 +558,7 @@ class Ledger:
             raise LedgerError(f"{self.where}: refusing to score: the ledger fails verification "
                               f"({len(check.problems)} problem(s): {shown}); scores of an "
                               "altered ledger prove nothing")
-        return score_resolved(self.resolved(include_hindcasts=include_hindcasts),
+        return ledger_status.score_resolved(self.resolved(include_hindcasts=include_hindcasts),
                               load_spec() if spec is None else spec, n_boot=n_boot, seed=seed,
                               reliable_only=reliable_only)
 

@@ -123,10 +123,12 @@ def power_check(model: ScenarioModel, n_sims: int | Mapping[str, int] = 100,
     control : bool
         Also run every repeat without a bug (bug name ``"control"``).
     progress : bool or callable
+        As for :func:`~.sbc_result.sbc`.
 
     Returns
     -------
     PowerResult
+        One row per run, and the share of runs that failed per bug.
 
     Examples
     --------

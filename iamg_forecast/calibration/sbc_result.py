@@ -185,10 +185,12 @@ def sbc(model: ScenarioModel, n_sims: int = 200, executor: cf.Executor | None = 
         Level of each uniformity test and of the Holm family.
     chunk_size : int
     progress : bool or callable
+        Print progress lines (True), or hand them to this function.
 
     Returns
     -------
     SBCResult
+        The ranks of every simulation and the verdicts of the uniformity tests.
 
     Examples
     --------

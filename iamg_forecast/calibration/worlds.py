@@ -195,6 +195,7 @@ def score_worlds(model: ScenarioModel, n_worlds: int = 500, *, whatif: int | Non
     Returns
     -------
     WorldScores
+        Per path and per outcome: Brier score and skill, CORP decomposition, PSIS agreement.
 
     Examples
     --------
