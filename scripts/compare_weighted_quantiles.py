@@ -1,5 +1,6 @@
 """Weighted quantiles: inference.weighted_quantiles against np.quantile(weights=, inverted_cdf)."""
 import numpy as np
+
 import iamg_forecast as iaf
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.evidence.io import seed_evidence

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.stats import binom
 
 from iamg_forecast.calibration.engine import run_sims
 from iamg_forecast.calibration.plots import plot_sbc_ecdf
@@ -81,6 +80,8 @@ class SBCResult:
         fc = xr.Dataset({key: (("sim", "outcome"), np.array([r[key] for r in records]))
                          for key in _FORECASTS},
                         coords={"sim": sims, "outcome": model.spec.outcome_names})
+        from scipy.stats import binom  # scipy.stats costs ~0.4 s to import: only when used
+
         n_fail = int((~tests["passed"].values).sum())
         root_attrs = {
             **(attrs or {}),
