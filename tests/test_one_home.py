@@ -155,3 +155,20 @@ def test_simulation_records_are_written_atomically(tmp_path, monkeypatch):
     st.save("full", 1, {"k": 1})
     assert written == ["config.json", "full_000001.json"]
     assert st.load("full", 1) == {"k": 1}
+
+
+# ---- one topological order (graphlib) ---------------------------------------------------------
+def test_latent_order_is_parents_first_then_file_order(spec):
+    from iamg_forecast.spec import _find_cycle, _topological
+
+    # the shipped scenario is written parents first: its order is the file order
+    assert spec.latent_order == spec.latent_names
+    # otherwise each latent waits for its parents and the rest keep their file order
+    assert _topological(["c", "a", "b", "d"], [("b", "c"), ("d", "b")]) == ["a", "d", "b", "c"]
+    # the same error on a cycle: a ValueError naming a latent on it
+    with pytest.raises(ValueError) as err:
+        _topological(["a", "b", "c"], [("a", "b"), ("b", "c"), ("c", "b")])
+    assert str(err.value) in {"b", "c"}
+    assert _find_cycle(["a", "b", "c"], [("a", "b"), ("b", "c"), ("c", "b")]) in (
+        ["b", "c", "b"], ["c", "b", "c"])
+    assert _find_cycle(["a", "b"], [("a", "b")]) is None
