@@ -10,7 +10,6 @@ Examples
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from iamg_forecast.backtest import backtest
 from iamg_forecast.calibration.ledger import Ledger
 from iamg_forecast.errors import EvidenceError, ForecastError, LedgerError, SpecError
 from iamg_forecast.evidence import Evidence, EvidenceLog
+from iamg_forecast.evidence.io import seed_evidence_path
 from iamg_forecast.forecast import Forecast, forecast
 from iamg_forecast.model import ScenarioModel, load_model
 from iamg_forecast.priorcheck import elicit, prior_check
@@ -59,17 +59,6 @@ def indicators(spec: Spec | str | Path | None = None) -> pd.DataFrame:
     rows += [{"name": o.name, "type": "outcome", "kind": o.type,
               "description": " ".join(o.question.split())} for o in sp.outcomes]
     return pd.DataFrame(rows, columns=["name", "type", "kind", "description"])
-
-
-def seed_evidence_path() -> Path:
-    """Path of the bundled evidence file with the dated facts of the January 2026 analysis.
-
-    Examples
-    --------
-    >>> seed_evidence_path().name
-    'seed_evidence.yaml'
-    """
-    return Path(str(resources.files("iamg_forecast") / "data" / "seed_evidence.yaml"))
 
 
 __all__ = [

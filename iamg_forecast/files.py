@@ -19,34 +19,46 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
+from typing import Self
 
 from iamg_forecast.errors import FileRefusedError, short_text
 
 __all__ = ["read_bounded", "read_text_bounded", "write_atomic", "check_writable_target",
            "is_sqlite_or_absent", "MIB", "MARKER", "MANIFEST", "save_folder",
-           "read_saved_folder", "check_save_target"]
+           "read_saved_folder", "check_save_target", "bundled_dir", "SQLiteHandle"]
 
 MIB = 1024 * 1024
 
 
+def bundled_dir(name: str) -> Path:
+    """A data folder shipped with the package: ``_<name>`` inside the wheel, ``<name>/`` beside
+    the package in a checkout (``priors``, ``backtests``).
+
+    Examples
+    --------
+    >>> (bundled_dir("priors") / "reliability.yaml").exists()
+    True
+    """
+    shipped = resources.files("iamg_forecast") / f"_{name}"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / name
+
+
+#: What a file that is not a regular one is, by its mode.
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+
+
 def _describe(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    return "not a regular file"
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
 
 
 def read_bounded(path: str | Path, limit: int, what: str = "file") -> bytes:
@@ -479,3 +491,30 @@ def read_saved_folder(src: str | Path, limits: dict[str, int], what: str = "save
                                    "(edited or swapped after saving)")
         out[name] = src / name
     return out
+
+
+class SQLiteHandle:
+    """An open SQLite file (the evidence log, the ledger): ``with X.open(path) as x:`` closes
+    its connection, ``_conn``, on the way out.
+
+    Examples
+    --------
+    >>> class Store(SQLiteHandle):
+    ...     def __init__(self):
+    ...         self._conn = sqlite3.connect(":memory:")
+    >>> with Store() as st:
+    ...     st._conn.execute("SELECT 1").fetchone()
+    (1,)
+    """
+
+    _conn: sqlite3.Connection
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

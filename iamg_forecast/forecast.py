@@ -3,14 +3,17 @@
 A :class:`Forecast` keeps the posterior draws of the latent paths, indicator predictors and
 outcome hazards, optional importance log-weights (after a what-if), the evidence it used, its
 diagnostics and provenance. Every probability it reports is recomputed from those draws by the
-same functions that define the model's likelihood (:mod:`iamg_forecast.likelihood`).
+same functions that define the model's likelihood (:mod:`iamg_forecast.likelihood`). Its
+settings are checked by :mod:`iamg_forecast.forecast_settings`, and it is saved and loaded by
+:mod:`iamg_forecast.saved_forecast`.
+
+Size: one class, ``Forecast``, whose queries all read the same draws and weights.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,21 +26,20 @@ import pandas as pd
 import xarray as xr
 
 from iamg_forecast import defaults
-from iamg_forecast.errors import FileRefusedError, ForecastError, short, short_text
-from iamg_forecast.evidence.cells import (
-    as_date,
-    evidence_hash,
-    legacy_evidence_hash,
-    usable_items,
-)
+from iamg_forecast.errors import ForecastError, short
+from iamg_forecast.evidence.cells import evidence_hash, usable_items
 from iamg_forecast.evidence.items import Evidence, check_against_spec
-from iamg_forecast.files import MARKER, read_bounded, read_saved_folder, save_folder
+from iamg_forecast.forecast_settings import (
+    check_model_args,
+    check_seed,
+    check_sizes,
+    date_setting,
+    forecast_dates,
+)
 from iamg_forecast.inference import (
     POSTERIOR_VARS,
     Diagnostics,
     diagnose,
-    diagnostics_of,
-    gate_quantities,
     package_versions,
     psis_log_weights,
     sample_posterior,
@@ -46,15 +48,19 @@ from iamg_forecast.inference import (
 from iamg_forecast.kinds import get_kind, report_predictive, tail_probability
 from iamg_forecast.language import term as estimative_term
 from iamg_forecast.likelihood import NP
-from iamg_forecast.model import PARAMETER_BLOCKS, Intervention, ScenarioModel
+from iamg_forecast.model import PARAMETER_BLOCKS, ScenarioModel
 from iamg_forecast.priorcheck import prior_outcome_probs
-from iamg_forecast.spec import Spec, month_end, parse_date
+from iamg_forecast.saved_forecast import (
+    GATE_STATS,
+    SCHEMA_VERSION,
+    SavedForecast,
+    load_saved,
+    write_saved,
+)
+from iamg_forecast.spec import Spec, month_end
 
-__all__ = ["Forecast", "forecast", "OutcomeResult", "Knowledge", "SCHEMA_VERSION"]
-
-# 2: a marker and a manifest of content hashes; parameter blocks and sample stats stored so
-# that the diagnostics are recomputed on load; no stored log-weights (recomputed).
-SCHEMA_VERSION = 2
+__all__ = ["Forecast", "forecast", "OutcomeResult", "Knowledge", "SCHEMA_VERSION",
+           "apply_resolutions"]
 
 
 @dataclass(frozen=True)
@@ -88,46 +94,12 @@ def _items_of(log: Any) -> list[Evidence]:
     return items
 
 
-def _as_date(value: Any, name: str) -> dt.date | None:
-    """:func:`~iamg_forecast.evidence.cells.as_date`, with its error as a ForecastError."""
-    from iamg_forecast.errors import EvidenceError
-
-    try:
-        return as_date(value, name)
-    except EvidenceError:
-        raise ForecastError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}") from None
-
-
 def _validate_items(spec: Spec, items: Sequence[Evidence]) -> None:
     from iamg_forecast.errors import EvidenceError
 
     problems = [p for it in items for p in check_against_spec(it, spec)]
     if problems:
         raise EvidenceError(problems)
-
-
-def _resolve_dates(spec: Spec, items: Sequence[Evidence], as_of: Any, horizon: Any
-                   ) -> tuple[dt.date, dt.date]:
-    start = dt.date.fromisoformat(spec.scenario.start_month + "-01") - dt.timedelta(days=1)
-    as_of_d = _as_date(as_of, "as_of")
-    if as_of_d is None:
-        as_of_d = max((it.date for it in items), default=None) or start
-    if as_of_d < start:
-        raise ForecastError(f"as_of {as_of_d} is before the scenario starts "
-                            f"({spec.scenario.start_month}); use {start} or later")
-    if as_of_d > dt.date.today():
-        raise ForecastError(f"as_of {as_of_d} is in the future (today is {dt.date.today()}): "
-                            "the forecast would take months that have not happened as observed")
-    hz = _as_date(horizon, "horizon") or dt.date.fromisoformat(spec.scenario.default_horizon)
-    last = month_end(spec.scenario.end_month)
-    if hz > last:
-        raise ForecastError(f"horizon {hz} is after the model's last month "
-                            f"{spec.scenario.end_month}; extend scenario.end_month in the spec")
-    if hz <= as_of_d:
-        raise ForecastError(f"horizon {hz} must be after as_of {as_of_d}")
-    if spec.month_index(hz) < 0:
-        raise ForecastError(f"horizon {hz} is before the scenario start")
-    return as_of_d, hz
 
 
 # How ``as_of`` was set (``provenance["as_of_rule"]``), in words a reader sees beside the date.
@@ -233,53 +205,10 @@ _OUTCOME_KEYS = ("event_month", "group_month", "group_choice", "group_state", "h
                  "choice_index", "choice_on", "obs_through")
 
 
-SAVED_FILES = frozenset({"draws.nc", "forecast.json"})
-_SAVED_KEYS = ("spec", "items", "as_of", "horizon", "seed", "sizes", "diagnostics",
-               "provenance", "path", "pareto_k", "language", "interventions")
-# Largest files a load reads (a save of the default sizes is a few MB).
-_SAVED_LIMITS = {"draws.nc": 4 << 30, "forecast.json": 512 << 20}
-# Sample statistics kept beside the draws: what the gates need besides the draws themselves.
-_GATE_STATS = ("diverging", "energy")
-_DIMS = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
-         "hazard_logit": ("hazard", "month")}
-
-
-def _positive_ints(**values: Any) -> dict[str, int]:
-    """The given (not None) sampling sizes, each checked to be a positive integer."""
-    out = {}
-    for name, v in values.items():
-        if v is None:
-            continue
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ForecastError(f"{name} must be a positive integer, got {v!r}")
-        out[name] = int(v)
-    return out
-
-
-def _seed_value(seed: Any) -> int:
-    """A sampler seed: an integer from 0 to 2**63 - 1."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
-            or not 0 <= seed < 2**63:
-        raise ForecastError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
-    return int(seed)
-
-
 def _check_bool(value: Any, name: str) -> None:
     """Refuse truthy strings and numbers where a yes/no is meant ("no" is truthy)."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
-def _check_model_args(model: Any, language: Any) -> None:
-    """Refuse a wrong model or language before any work is done."""
-    if not isinstance(model, ScenarioModel):
-        raise ForecastError("model must be a ScenarioModel from iamg_forecast.load_model(), "
-                            f"got {type(model).__name__}")
-    from iamg_forecast.language import LANGUAGES
-
-    if not isinstance(language, str) or language not in LANGUAGES:
-        raise ForecastError(f"language must be one of {sorted(LANGUAGES)}, got "
-                            f"{short(language)}")
 
 
 def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizon: Any = None,
@@ -321,14 +250,14 @@ def forecast(model: ScenarioModel, log: Any = None, *, as_of: Any = None, horizo
     ...                   chains=2)  # doctest: +SKIP
     >>> fc.table()[["outcome", "p", "term"]]  # doctest: +SKIP
     """
-    _check_model_args(model, language)
+    check_model_args(model, language)
     items = _items_of(log)
     _validate_items(model.spec, items)
-    as_of_d, hz = _resolve_dates(model.spec, items, as_of, horizon)
+    as_of_d, hz = forecast_dates(model.spec, items, as_of, horizon)
     sizes = {**defaults.sampling_defaults(),
-             **_positive_ints(draws=draws, tune=tune, chains=chains)}
+             **check_sizes(draws=draws, tune=tune, chains=chains)}
     draws, tune, chains = sizes["draws"], sizes["tune"], sizes["chains"]
-    seed = int(secrets.randbits(31)) if seed is None else _seed_value(seed)
+    seed = int(secrets.randbits(31)) if seed is None else check_seed(seed)
     data = model.data(items, as_of_d)
     idata = sample_posterior(model, data, seed=seed, draws=draws, tune=tune, chains=chains,
                              progress=progress)
@@ -391,7 +320,7 @@ class Forecast:
         diag = diagnose(idata, model.spec.month_index(horizon))
         stats = idata["sample_stats"].to_dataset()
         gate_data = {k: np.asarray(post[k].values) for k in PARAMETER_BLOCKS if k in post}
-        gate_data.update({k: np.asarray(stats[k].values) for k in _GATE_STATS})
+        gate_data.update({k: np.asarray(stats[k].values) for k in GATE_STATS})
         fc = cls(model=model, draws=draws, items=tuple(items), as_of=as_of, horizon=horizon,
                  seed=seed, sizes=dict(sizes), diagnostics=diag, provenance={}, path=path,
                  pareto_k=dict(pareto_k or {}), language=language, idata=idata,
@@ -515,7 +444,7 @@ class Forecast:
 
     def outcome_draws(self, horizon: Any = None, data: dict | None = None) -> np.ndarray:
         """Per-draw probability of each outcome by ``horizon`` (flat draws × outcome)."""
-        hz_date = _as_date(horizon, "horizon") or self.horizon
+        hz_date = date_setting(horizon, "horizon") or self.horizon
         data = self.data if data is None else data
         h_idx = self.spec.month_index(hz_date)
         if not 0 <= h_idx < len(self.spec.months):
@@ -523,7 +452,7 @@ class Forecast:
                                 f"{self.spec.months[0]} to {self.spec.months[-1]}")
         _, cum = self._outcome_terms(data)
         p = cum[..., h_idx].copy()
-        return _apply_resolutions(self.spec, p, data, h_idx)
+        return apply_resolutions(self.spec, p, data, h_idx)
 
     def _outcome_terms(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`ScenarioModel._outcome_terms` over the stored draws, cached by what ``data``
@@ -1080,7 +1009,7 @@ class Forecast:
 
     def save(self, path: str | Path) -> Path:
         """Save to a directory: ``draws.nc`` (netCDF), ``forecast.json``, a marker and a
-        manifest of both files' SHA-256. No pickle.
+        manifest of both files' SHA-256. No pickle (see :mod:`iamg_forecast.saved_forecast`).
 
         ``draws.nc`` holds the draws, the parameter blocks and the sample statistics the gates
         read, so that :meth:`load` recomputes the diagnostics instead of trusting them. The
@@ -1096,40 +1025,8 @@ class Forecast:
             If ``path`` is a file or a link, a directory holding anything but a previous save,
             or the forecast lacks the sample statistics a load needs to re-check it.
         """
-        missing = [k for k in _GATE_STATS if k not in self.gate_data]
-        if missing:
-            raise ForecastError("this forecast has no sample statistics "
-                                f"({', '.join(missing)}), so a load could not re-check its "
-                                "diagnostics; save the forecast returned by forecast()")
-
-        def write(tmp: Path) -> None:
-            coords = dict(self.model.coords)
-            ds = xr.Dataset({k: (("chain", "draw") + _DIMS[k], v)
-                             for k, v in self.draws.items()}, coords=coords)
-            for k, v in self.gate_data.items():
-                dims = ("chain", "draw") + tuple(f"{k}_dim_{d}" for d in range(v.ndim - 2))
-                ds[f"gate__{k}"] = (dims, v)
-            ds.to_netcdf(tmp / "draws.nc", engine="h5netcdf")
-            meta = {
-                "schema_version": SCHEMA_VERSION,
-                "spec": self.spec.to_dict(),
-                "items": [{"id": e.id, **e.content()} for e in self.items],
-                "as_of": self.as_of.isoformat(), "horizon": self.horizon.isoformat(),
-                "seed": self.seed, "sizes": self.sizes,
-                "diagnostics": {k: v for k, v in self.diagnostics.to_dict().items()
-                                if k not in ("ok", "problems")},
-                "provenance": self.provenance, "path": self.path, "pareto_k": self.pareto_k,
-                "language": self.language,
-                "interventions": [vars(iv) for iv in self.model.interventions],
-            }
-            (tmp / "forecast.json").write_text(json.dumps(meta, indent=1, default=str),
-                                               encoding="utf-8")
-
-        try:
-            return save_folder(path, write, "saved forecast")
-        except FileRefusedError as err:
-            raise ForecastError(f"cannot save the forecast to {err.path}: {err.reason}"
-                                ) from None
+        return write_saved(path, SavedForecast(**{name: getattr(self, name)
+                                                  for name in SavedForecast.field_names()}))
 
     @classmethod
     def load(cls, path: str | Path) -> Forecast:
@@ -1145,212 +1042,25 @@ class Forecast:
         probability from the draws: none is taken from the files. Any problem raises a
         :class:`ForecastError` naming the file and what does not match.
         """
-        src = Path(path)
-        meta_path = src / "forecast.json"
-        if not (src / "forecast.json").exists() and not (src / MARKER).exists():
-            raise ForecastError(f"{src} holds no forecast.json; not a saved forecast")
-        try:
-            meta = json.loads(read_bounded(meta_path, _SAVED_LIMITS["forecast.json"],
-                                           "saved forecast"))
-        except FileRefusedError as err:
-            raise ForecastError(f"cannot read {err.path}: {err.reason}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-            raise ForecastError(f"{meta_path} is not valid JSON: {short(str(err), 120)}"
-                                ) from None
-        if not isinstance(meta, dict):
-            raise ForecastError(f"{meta_path}: expected a JSON object, got "
-                                f"{type(meta).__name__}")
-        if meta.get("schema_version") != SCHEMA_VERSION:
-            raise ForecastError(f"{src} has schema_version {short(meta.get('schema_version'))};"
-                                f" this version of iamg_forecast reads {SCHEMA_VERSION}"
-                                + (" (saved by an older version: run the forecast again and "
-                                   "save it)" if meta.get("schema_version") == 1 else ""))
-        try:
-            read_saved_folder(src, _SAVED_LIMITS, "saved forecast")
-        except FileRefusedError as err:
-            raise ForecastError(f"{err.path}: {err.reason}") from None
-        missing = [k for k in _SAVED_KEYS if k not in meta]
-        if missing:
-            raise ForecastError(f"{meta_path}: missing field(s) {', '.join(missing)}")
-        try:
-            return cls._from_saved(src, meta)
-        except ForecastError:
-            raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as err:
-            what = f"missing field {err}" if isinstance(err, KeyError) else short_text(err, 200)
-            raise ForecastError(f"{src}: not a valid saved forecast: {what}") from None
+        return load_saved(path, cls._from_saved)
 
     @classmethod
-    def _from_saved(cls, src: Path, meta: dict) -> Forecast:
-        where = str(src / "forecast.json")
-        spec = Spec.from_mapping(meta["spec"], where=where)
-        prov = dict(meta["provenance"])
-        if spec.hash != prov["spec_hash"]:
-            raise ForecastError(f"{src}: the stored spec's hash {spec.hash[:12]} differs from the "
-                                f"recorded {str(prov['spec_hash'])[:12]}; file altered?")
-        interventions = tuple(Intervention(**iv) for iv in meta["interventions"])
-        model = ScenarioModel(spec, interventions)
-        items = tuple(Evidence(**it) for it in meta["items"])
-        problems = [p for it in items for p in check_against_spec(it, spec)]
-        if problems:
-            raise ForecastError(f"{src}: a stored evidence item does not fit the spec: "
-                                f"{problems[0]}")
-        as_of = parse_date(meta["as_of"], "as_of")
-        horizon = parse_date(meta["horizon"], "horizon")
-        _resolve_dates(spec, items, as_of, horizon)   # the same checks as a new forecast
-        recorded = prov.get("evidence_hash")
-        # saves made before the hash covered the items' content recorded the ids-only hash
-        if recorded not in (evidence_hash(items, as_of), legacy_evidence_hash(items, as_of)):
-            raise ForecastError(f"{src}: the stored evidence does not have the recorded hash "
-                                f"{str(recorded)[:12]}; file altered?")
-        sizes = _positive_ints(**meta["sizes"])
-        if set(sizes) != {"draws", "tune", "chains"}:
-            raise ForecastError(f"{src}: sizes must give draws, tune and chains")
-        path_kind = meta["path"]
-        if path_kind not in ("fit", "psis", "refit"):
-            raise ForecastError(f"{src}: path must be fit, psis or refit, got {short(path_kind)}")
-        language = meta["language"]
-        _check_model_args(model, language)
-        seed = _seed_value(meta["seed"])
-        n_fit = prov.get("fit_n_items")
-        fit_as_of = parse_date(prov.get("fit_as_of"), "fit_as_of")
-        if isinstance(n_fit, bool) or not isinstance(n_fit, int) or not 0 <= n_fit <= len(items):
-            raise ForecastError(f"{src}: provenance fit_n_items must count the stored items, "
-                                f"got {short(n_fit)}")
-        agree = {"as_of": (prov.get("as_of"), as_of.isoformat()),
-                 "horizon": (prov.get("horizon"), horizon.isoformat()),
-                 "seed": (prov.get("seed"), seed), "path": (prov.get("path"), path_kind),
-                 "n_items": (prov.get("n_items"), len(usable_items(items, as_of))),
-                 "interventions": (prov.get("interventions"),
-                                   [vars(iv) for iv in interventions]),
-                 **{k: (prov.get(k), v) for k, v in sizes.items()}}
-        if path_kind != "psis":
-            agree["fit_as_of"] = (fit_as_of, as_of)
-            agree["fit_n_items"] = (n_fit, len(items))
-        elif not fit_as_of <= as_of:
-            agree["fit_as_of"] = (fit_as_of, f"on or before {as_of}")
-        wrong = [f"{k} (provenance {short(a)}, elsewhere {short(b)})"
-                 for k, (a, b) in agree.items() if a != b]
-        if wrong:
-            raise ForecastError(f"{src}: the provenance does not match the saved forecast: "
-                                + "; ".join(wrong))
-        draws, gate = _read_draws(src / "draws.nc", spec, sizes)
-        derived = model.derived_paths({"latent_state": draws["latent_state"], **gate})
-        for k, v in derived.items():
-            if not np.allclose(v, draws[k], rtol=1e-9, atol=1e-9):
-                raise ForecastError(f"{src / 'draws.nc'}: {k} does not follow from latent_state "
-                                    "and the parameter draws (edited?)")
-        h_idx = spec.month_index(horizon)
-        post = {"latent_state": draws["latent_state"], "hazard_logit": draws["hazard_logit"],
-                **{k: v for k, v in gate.items() if k in PARAMETER_BLOCKS}}
-        stats = {k: xr.DataArray(gate[k], dims=("chain", "draw")) for k in _GATE_STATS}
-        diag = diagnostics_of(gate_quantities(_NumpyPost(post), h_idx), stats)
-        fc = cls(model=model, draws=draws, items=items, as_of=as_of, horizon=horizon,
-                 seed=seed, sizes=sizes, diagnostics=diag, provenance=prov,
-                 path=path_kind, pareto_k={}, language=language, gate_data=gate,
-                 idata=_posterior_tree(draws, model.coords),
-                 as_of_rule=str(prov.get("as_of_rule", "unknown")))
-        pareto_k: dict[str, float] = {}
-        if path_kind == "psis":
-            fit = model.data(items[:n_fit], fit_as_of)
-            shape = draws["hazard_logit"].shape[:2]
+    def _from_saved(cls, saved: SavedForecast) -> Forecast:
+        """The forecast a checked save holds; a what-if's weights recomputed from its evidence."""
+        fc = cls(**saved.forecast_fields())
+        if saved.path == "psis":
+            fit = saved.model.data(saved.items[:saved.fit_n_items], saved.fit_as_of)
+            shape = saved.draws["hazard_logit"].shape[:2]
             lw, k = psis_log_weights(fc._log_ratio(fc.data, fit).reshape(shape))
-            diag = replace(diag, pareto_k=k, method="nuts+psis")
-            pareto_k = {"all": k}
             object.__setattr__(fc, "log_weights", lw)
-            object.__setattr__(fc, "diagnostics", diag)
-        object.__setattr__(fc, "pareto_k", {**_float_dict(meta["pareto_k"]), **pareto_k})
-        stored = meta["diagnostics"]
-        mine = {k: v for k, v in diag.to_dict().items() if k not in ("ok", "problems")}
-        if not isinstance(stored, dict) or set(stored) != set(mine) or any(
-                not _same(stored[k], v) for k, v in mine.items()
-                if not (k == "pareto_k" and path_kind == "psis")):
-            raise ForecastError(f"{src}: the diagnostics in forecast.json do not match the ones "
-                                "recomputed from the stored draws (edited?); recomputed: "
-                                + ("reliable" if diag.ok else "NOT reliable: "
-                                   + "; ".join(diag.problems)))
+            object.__setattr__(fc, "diagnostics",
+                               replace(fc.diagnostics, pareto_k=k, method="nuts+psis"))
+            object.__setattr__(fc, "pareto_k", {**saved.pareto_k, "all": k})
+        saved.check_diagnostics(fc.diagnostics)
         return fc
 
 
-class _NumpyPost(dict):
-    """A mapping of arrays with ``.values`` and ``.shape`` like a Dataset's variables."""
-
-    def __getitem__(self, key: str) -> Any:
-        return _Values(dict.__getitem__(self, key))
-
-
-@dataclass(frozen=True)
-class _Values:
-    values: np.ndarray
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.values.shape
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal, with floats compared to 1e-9 relative (JSON round trip)."""
-    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None \
-            or isinstance(a, str) or isinstance(b, str):
-        return a == b
-    try:
-        return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=0))
-    except (TypeError, ValueError):
-        return False
-
-
-def _float_dict(d: Any) -> dict[str, float]:
-    if not isinstance(d, dict):
-        raise ForecastError(f"pareto_k must be a mapping, got {type(d).__name__}")
-    return {str(k): float(v) for k, v in d.items()}
-
-
-def _read_draws(path: Path, spec: Spec, sizes: dict[str, int]
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The draws and gate data of ``draws.nc``, checked: the expected variables only, the
-    shapes the spec and sizes imply, finite values.
-    """
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        names = set(ds.data_vars)
-        expected = set(POSTERIOR_VARS) | {f"gate__{k}" for k in _GATE_STATS}
-        extra = sorted(n for n in names - expected
-                       if not (n.startswith("gate__") and n[6:] in PARAMETER_BLOCKS))
-        if extra or not expected <= names:
-            raise ForecastError(f"{path}: holds variables {sorted(names)[:12]}; expected the "
-                                f"draws, the parameter blocks and {list(_GATE_STATS)}"
-                                + (f" (unexpected: {extra[:5]})" if extra else ""))
-        draws = {k: np.asarray(ds[k].values) for k in POSTERIOR_VARS}
-        gate = {n[6:]: np.asarray(ds[n].values) for n in names if n.startswith("gate__")}
-    shape = (sizes["chains"], sizes["draws"])
-    n_hazard = draws["hazard_logit"].shape[-2] if draws["hazard_logit"].ndim == 4 else -1
-    want = {"latent_state": len(spec.latent_order), "indicator_eta": len(spec.indicator_names),
-            "hazard_logit": n_hazard}
-    for k, n in want.items():
-        if draws[k].shape != shape + (n, len(spec.months)):
-            raise ForecastError(f"{path}: draws of {k} have shape {draws[k].shape}, expected "
-                                f"{shape + (n, len(spec.months))} (chain, draw, {_DIMS[k][0]}, "
-                                "month) from the spec and the recorded sizes")
-    for k, v in {**draws, **gate}.items():
-        if v.shape[:2] != shape:
-            raise ForecastError(f"{path}: {k} has {v.shape[:2]} (chain, draw), expected {shape}")
-        if v.dtype.kind not in "fbiu" or (v.dtype.kind == "f" and not np.isfinite(v).all()):
-            raise ForecastError(f"{path}: {k} holds non-finite or non-numeric values")
-    return draws, gate
-
-
-def _posterior_tree(draws: dict[str, np.ndarray], coords: dict[str, Any]) -> xr.DataTree:
-    """The stored draws as an ArviZ DataTree with a ``posterior`` group (as of a fresh fit)."""
-    dims = {"latent_state": ("latent", "month"), "indicator_eta": ("indicator", "month"),
-            "hazard_logit": ("hazard", "month")}
-    ds = xr.Dataset({k: (("chain", "draw") + dims[k], v) for k, v in draws.items()},
-                    coords={k: v for k, v in coords.items() if k in
-                            {d for dd in dims.values() for d in dd}})
-    n_chain, n_draw = next(iter(draws.values())).shape[:2]
-    ds = ds.assign_coords(chain=np.arange(n_chain), draw=np.arange(n_draw))
-    return xr.DataTree.from_dict({"posterior": ds})
-
-
-def _apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:
+def apply_resolutions(spec: Spec, p: np.ndarray, data: dict, h_idx: int) -> np.ndarray:
     """Set resolved outcomes to certainty (1 for what happened, 0 for its competitors)."""
     names = spec.outcome_names
     events = [o.name for o in spec.outcomes if o.type == "event"]

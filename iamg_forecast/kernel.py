@@ -16,8 +16,8 @@ the caller then compiles the PyMC model with nutpie instead and records why. The
 formulas live here, next to the functions that call them, because numba's on-disk cache only
 notices edits to the file of the function it compiled.
 
-Over 600 lines: the layout and the jitted functions share private constants and must stay in one
-file for numba's cache (see above).
+Size: the layout and the jitted functions share private constants and must stay in one file
+for numba's cache (see above).
 """
 
 from __future__ import annotations

@@ -4,14 +4,16 @@
 each outcome's prior probability by the default horizon next to its reference-class base rate;
 it also compares the prior distribution of days from the election to a new government with the
 five formations since 2005. :func:`elicit` turns an analyst's "between a and b with 90%" into a
-prior with PreliZ and returns the YAML to paste into ``priors/``.
+prior with PreliZ and returns the YAML to paste into ``priors/``. :func:`climatology` is the
+reference-class probability of an outcome over any window: the prior check's reference
+column, and the ledger's climatology when it scores forecasts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,10 +23,10 @@ from iamg_forecast import defaults
 from iamg_forecast.errors import ForecastError, short
 from iamg_forecast.likelihood import NP
 from iamg_forecast.model import ScenarioModel
-from iamg_forecast.spec import PriorSpec
+from iamg_forecast.spec import PriorSpec, Spec, parse_date
 
 __all__ = ["prior_check", "prior_outcome_probs", "PriorCheck", "elicit", "Elicited",
-           "FORMATION_DAYS", "ELECTION_DATE"]
+           "FORMATION_DAYS", "ELECTION_DATE", "climatology", "DAYS_PER_MONTH"]
 
 # Days from election to the confidence vote, Iraqi formations 2006-2022 (see priors/outcomes.yaml).
 FORMATION_DAYS = {"2006": 156, "2010": 289, "2014": 131, "2018": 165, "2022": 382}
@@ -60,6 +62,52 @@ class PriorCheck:
 
     def _repr_html_(self) -> str:
         return self.table.to_html(index=False) + self.formation_pit.to_html(index=False)
+
+
+# ---- climatology: reference-class probabilities over a window --------------------------------
+#: Average days in a month: windows between two dates are measured in these months.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _months(a: Any, b: Any) -> float:
+    """Months (of 30.44 days) from ``a`` to ``b``, never negative."""
+    days = (parse_date(b, "horizon") - parse_date(a, "as_of")).days
+    return max(days, 0) / DAYS_PER_MONTH
+
+
+def climatology(spec: Spec, outcome: str, as_of: Any, horizon: Any) -> float:
+    """Reference-class probability that ``outcome`` resolves yes for a window ``as_of``–horizon.
+
+    Assumes a constant monthly hazard. ``per: month`` rates give ``1 - (1 - r)^m`` over the
+    ``m`` months of the window (a none-outcome, the survival of its group's event, ``(1 -
+    r)^m``). ``per: horizon`` rates hold from the scenario start to the default horizon
+    (``m0`` months) and are rescaled to the window: an event or choice becomes
+    ``1 - (1 - r)^(m / m0)``, a none-outcome ``r^(m / m0)``. NaN when the outcome has no
+    reference class.
+
+    Examples
+    --------
+    >>> from iamg_forecast.spec import load_spec
+    >>> spec = load_spec()
+    >>> round(climatology(spec, "deadlock_persists", "2025-11-01", "2026-12-31"), 3)
+    0.125
+    """
+    try:
+        o = spec.outcome(outcome)
+    except KeyError:
+        return float("nan")
+    rc = o.reference_class
+    if rc is None:
+        return float("nan")
+    m = _months(as_of, horizon)
+    if rc.per == "month":
+        surv_month = 1 - rc.base_rate
+        return float(surv_month**m) if o.type == "none" else float(1 - surv_month**m)
+    start = f"{spec.scenario.start_month}-01"
+    m0 = _months(start, spec.scenario.default_horizon) or 1.0
+    if o.type == "none":
+        return float(rc.base_rate ** (m / m0))
+    return float(1 - (1 - rc.base_rate) ** (m / m0))
 
 
 _PRIOR_CACHE: dict[tuple, np.ndarray] = {}
@@ -157,14 +205,11 @@ def prior_check(model: ScenarioModel, *, draws: int = 2000, seed: int = 0) -> Pr
     hz = _prior_draws(model, draws, seed)
     cum = _prior_cum(model, hz)
     h_idx = spec.month_index(spec.scenario.default_horizon)
-    n_months = h_idx + 1
     p = cum[..., h_idx]
+    start = f"{spec.scenario.start_month}-01"
     rows = []
     for j, o in enumerate(spec.outcomes):
-        ref = o.reference_class
-        ref_p = np.nan
-        if ref is not None:
-            ref_p = ref.base_rate if ref.per == "horizon" else 1 - (1 - ref.base_rate) ** n_months
+        ref_p = climatology(spec, o.name, start, spec.scenario.default_horizon)
         mean = float(p[:, j].mean())
         lo, hi = o.plausible
         rows.append({

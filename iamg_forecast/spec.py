@@ -5,6 +5,8 @@ where it comes from the seed analysis or a reference class, its source or quote.
 *every* problem (schema, unknown names, cycles, duplicates) into one :class:`SpecError` naming the
 file and key path of each.
 
+Size: one pydantic model per section of ``priors/*.yaml``, and the loader that checks them all.
+
 Examples
 --------
 >>> from iamg_forecast.spec import load_spec
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import graphlib
 import hashlib
+import heapq
 import json
 import re
 from collections.abc import Iterable
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,7 +46,7 @@ from pydantic import (
 from iamg_forecast import defaults
 from iamg_forecast.errors import FileRefusedError, Problem, SpecError, short, short_text
 from iamg_forecast.families import get_family, positive_families
-from iamg_forecast.files import read_text_bounded
+from iamg_forecast.files import bundled_dir, read_text_bounded
 from iamg_forecast.kinds import get_kind
 
 __all__ = [
@@ -103,18 +106,17 @@ _ISO_MONTH = re.compile(r"\d{4}-\d{2}", re.ASCII)
 def parse_date(value: Any, what: str = "date") -> dt.date:
     """The one date parser: a date, a datetime (its date) or exactly ``YYYY-MM-DD``.
 
-    ISO week dates (``2026-W03-1``), basic format (``20260115``), times and surrounding text
-    are refused, so every input path accepts what the documentation says and nothing more.
-    Surrounding spaces are refused too (callers that accept them strip first).
-
-    Raises
-    ------
-    ValueError
-        Naming ``what`` and a short prefix of the value.
+    ISO week dates (``2026-W03-1``), basic format (``20260115``), times, surrounding text and
+    surrounding spaces are refused, so every input path accepts what the documentation says and
+    nothing more. The spec, evidence items, a forecast's ``as_of`` and horizon, saved forecasts
+    and the ledger all read dates with it. Anything else raises a ``ValueError`` naming
+    ``what`` and a short prefix of the value.
 
     Examples
     --------
     >>> parse_date("2026-01-15")
+    datetime.date(2026, 1, 15)
+    >>> parse_date(dt.datetime(2026, 1, 15, 9, 30))
     datetime.date(2026, 1, 15)
     >>> parse_date("20260115")
     Traceback (most recent call last):
@@ -771,58 +773,45 @@ def _by_name(items: Iterable[Any], name: str, what: str):
     raise KeyError(f"unknown {what} {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
 
 
-def _topological(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
-    """Nodes with parents before children (depth-first, without recursion: a chain of
-    thousands of latents must not exhaust the stack). Raises ``ValueError`` on a cycle.
-    """
-    parents: dict[str, list[str]] = {n: [] for n in nodes}
+def _sorter(nodes: list[str], edges: list[tuple[str, str]]) -> graphlib.TopologicalSorter:
+    """A :class:`graphlib.TopologicalSorter` of ``nodes`` with each parent before its child."""
+    ts: graphlib.TopologicalSorter = graphlib.TopologicalSorter({n: () for n in nodes})
     for p, c in edges:
-        parents.setdefault(c, []).append(p)
+        ts.add(c, p)
+    return ts
+
+
+def _topological(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """Nodes with parents before children, otherwise in the order given (graphlib, without
+    recursion: a chain of thousands of latents must not exhaust the stack). Raises
+    ``ValueError`` naming a node on a cycle.
+    """
+    ts = _sorter(nodes, edges)
+    try:
+        ts.prepare()
+    except graphlib.CycleError as err:
+        raise ValueError(err.args[1][0]) from None
+    rank = {n: i for i, n in enumerate(nodes)}
+    ready = [(rank.get(n, len(rank)), n) for n in ts.get_ready()]
+    heapq.heapify(ready)
     order: list[str] = []
-    state: dict[str, int] = {}
-    for root in nodes:
-        if state.get(root):
-            continue
-        state[root] = 1
-        stack = [(root, iter(parents.get(root, [])))]
-        while stack:
-            n, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                stack.pop()
-                state[n] = 2
-                order.append(n)
-            elif state.get(nxt) == 1:
-                raise ValueError(nxt)
-            elif not state.get(nxt):
-                state[nxt] = 1
-                stack.append((nxt, iter(parents.get(nxt, []))))
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        ts.done(n)
+        for m in ts.get_ready():
+            heapq.heappush(ready, (rank.get(m, len(rank)), m))
     return order
 
 
 def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
-    """One cycle among ``nodes`` as a path that returns to its start, or None (no recursion)."""
-    children: dict[str, list[str]] = {n: [] for n in nodes}
-    for p, c in edges:
-        children.setdefault(p, []).append(c)
-    color: dict[str, int] = {}
-    for root in nodes:
-        if color.get(root):
-            continue
-        color[root] = 1
-        path = [root]
-        stack = [iter(children.get(root, []))]
-        while stack:
-            c = next(stack[-1], None)
-            if c is None:
-                stack.pop()
-                color[path.pop()] = 2
-            elif color.get(c) == 1:
-                return path[path.index(c):] + [c]
-            elif not color.get(c):
-                color[c] = 1
-                path.append(c)
-                stack.append(iter(children.get(c, [])))
+    """One cycle among ``nodes`` as a path of parent -> child that returns to its start, or
+    None (graphlib, no recursion).
+    """
+    try:
+        _sorter(nodes, edges).prepare()
+    except graphlib.CycleError as err:
+        return list(err.args[1])
     return None
 
 
@@ -834,10 +823,7 @@ def default_priors_dir() -> Path:
     >>> (default_priors_dir() / "reliability.yaml").exists()
     True
     """
-    shipped = resources.files("iamg_forecast") / "_priors"
-    if shipped.is_dir():
-        return Path(str(shipped))
-    return Path(__file__).resolve().parent.parent / "priors"
+    return bundled_dir("priors")
 
 
 class _Bounded:

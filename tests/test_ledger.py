@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import shutil
 import sqlite3
-from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
@@ -20,6 +20,7 @@ from iamg_forecast.calibration import ledger as ledger_module
 from iamg_forecast.calibration.ledger import (
     GENESIS,
     LEDGER_SCHEMA_VERSION,
+    ForecastEntry,
     Ledger,
     canonical_json,
     climatology,
@@ -42,44 +43,25 @@ EVENTS = ["uncoordinated_attack", "militia_fragmentation", "verifiable_disarmame
 PM = ["maliki_confirmed", "sudani_return", "other_pm", "deadlock_persists"]
 
 
-@dataclass
-class FakeForecast:
-    """Just the interface the ledger may use: table(), provenance, prior_p (and diagnostics
-    where a test adds them). ``reliable=None`` leaves the table's ``reliable`` column out, so
-    the forecast says nothing about its diagnostics."""
-
-    probs: dict[str, float]
-    as_of: str = "2026-01-15"
-    horizon: str = "2026-12-31"
-    created: str = "2026-01-15T10:00:00+00:00"
-    seed: int = 1
-    prior_p: dict[str, float] | None = None
-    reliable: bool | None = True
-    provenance: dict[str, Any] = field(init=False)
-
-    def __post_init__(self):
-        self.provenance = {
-            "schema_version": 1, "spec_hash": "s" * 64, "evidence_hash": "e" * 64,
-            "as_of": self.as_of, "horizon": self.horizon, "seed": self.seed, "draws": 300,
-            "chains": 2, "versions": {"pymc": "6.4"}, "created": self.created,
-        }
-
-    def table(self) -> pd.DataFrame:
-        df = pd.DataFrame([
-            {"outcome": o, "question": f"Will {o} happen?", "p": p, "lo80": p / 2,
-             "hi80": (1 + p) / 2, "lo95": p / 3, "hi95": (2 + p) / 3, "term": "unlikely"}
-            for o, p in self.probs.items()])
-        if self.reliable is not None:
-            df["reliable"] = self.reliable
-        return df
-
-
-def fake(probs: dict[str, float] | None = None, day: int = 0, **kw) -> FakeForecast:
+def fake(probs: dict[str, float] | None = None, day: int = 0, *, as_of: str | None = None,
+         horizon: str = "2026-12-31", created: str | None = None,
+         prior_p: dict[str, float] | None = None, reliable: bool | None = True
+         ) -> ForecastEntry:
+    """The entry of a forecast made ``day`` days after 2026-01-15 (its seed), with these
+    probabilities. ``reliable=None``: an entry that says nothing about its diagnostics."""
     base = dt.date(2026, 1, 15) + dt.timedelta(days=day)
-    kw.setdefault("as_of", base.isoformat())
-    kw.setdefault("created", f"{base.isoformat()}T10:00:00+00:00")
-    return FakeForecast(probs or {o: 0.1 + 0.1 * i for i, o in enumerate(EVENTS)}, seed=day,
-                        **kw)
+    probs = probs or {o: 0.1 + 0.1 * i for i, o in enumerate(EVENTS)}
+    provenance = {
+        "schema_version": 1, "spec_hash": "s" * 64, "evidence_hash": "e" * 64,
+        "as_of": as_of or base.isoformat(), "horizon": horizon, "seed": day, "draws": 300,
+        "chains": 2, "versions": {"pymc": "6.4"},
+        "created": created or f"{base.isoformat()}T10:00:00+00:00",
+    }
+    table = pd.DataFrame([
+        {"outcome": o, "question": f"Will {o} happen?", "p": p, "lo80": p / 2,
+         "hi80": (1 + p) / 2, "lo95": p / 3, "hi95": (2 + p) / 3, "term": "unlikely"}
+        for o, p in probs.items()])
+    return ForecastEntry(table=table, provenance=provenance, prior_p=prior_p, ok=reliable)
 
 
 @pytest.fixture(autouse=True)
@@ -98,11 +80,9 @@ def n_rows(led: Ledger) -> int:
     return led._conn.execute("SELECT COUNT(*) FROM ledger_rows").fetchone()[0]
 
 
-def with_diagnostics(fc: FakeForecast, diag: Diagnostics) -> FakeForecast:
-    """``fc`` carrying ``diagnostics`` and ``ok`` like a real Forecast."""
-    fc.diagnostics = diag  # type: ignore[attr-defined]
-    fc.ok = diag.ok  # type: ignore[attr-defined]
-    return fc
+def with_diagnostics(fc: ForecastEntry, diag: Diagnostics) -> ForecastEntry:
+    """``fc`` with the diagnostic gates of ``diag``, as ``ForecastEntry.of`` takes them."""
+    return dataclasses.replace(fc, ok=diag.ok, problems=tuple(diag.problems))
 
 
 GOOD = Diagnostics(r_hat=1.001, ess_bulk=900, ess_tail=800, divergences=0, bfmi=0.9)
@@ -449,12 +429,13 @@ def test_pm_resolution_rule_and_forecasts_made_after_the_fact(ledger, spec):
         ("maliki_confirmed", "2026-12-31"): 1, ("sudani_return", "2026-12-31"): 0,
         ("other_pm", "2026-12-31"): 0, ("deadlock_persists", "2026-12-31"): 0,
     }
-    assert late.as_of not in set(df["as_of"])  # made after the outcome was known: not scored
+    # made after the outcome was known: not scored
+    assert late.provenance["as_of"] not in set(df["as_of"])
     assert set(df["settled_on"]) == {"2026-03-31", "2026-05-01"}
     assert not df["hindcast"].any()
     every = ledger.resolved(include_hindcasts=True)
     assert len(every) == 12 and every["hindcast"].sum() == 4
-    assert set(every.loc[every["hindcast"], "as_of"]) == {late.as_of}
+    assert set(every.loc[every["hindcast"], "as_of"]) == {late.provenance["as_of"]}
 
 
 def test_forecasts_recorded_after_settlement_are_hindcasts(ledger, spec, clock):
@@ -626,7 +607,7 @@ def payloads(led: Ledger) -> list[dict[str, Any]]:
 def test_record_stores_whether_the_forecast_passed_its_diagnostics(ledger):
     ledger.record(with_diagnostics(fake({"other_pm": 0.3}, day=0), GOOD))
     ledger.record(with_diagnostics(fake({"other_pm": 0.4}, day=1), BAD))
-    ledger.record(fake({"other_pm": 0.5}, day=2, reliable=False))  # table column only
+    ledger.record(fake({"other_pm": 0.5}, day=2, reliable=False))  # failed, no problems named
     ledger.record(fake({"other_pm": 0.6}, day=3, reliable=None))  # says nothing
     got = [pl.get("diagnostics") for pl in payloads(ledger)]
     assert got == [{"ok": True, "problems": []},
@@ -698,16 +679,12 @@ def test_empty_score_has_the_reliability_columns(ledger):
 
 
 def test_malformed_diagnostics_are_refused(ledger):
-    mixed = fake(day=1)
-    table = mixed.table()
-    table["reliable"] = [True, False] * 2 + [True]
-    mixed.table = lambda: table  # type: ignore[method-assign]
-    with pytest.raises(LedgerError, match="column 'reliable' must be the same on every row"):
-        ledger.record(mixed)
-    odd = fake(day=2)
-    odd.ok = "yes"  # type: ignore[attr-defined]
+    odd = dataclasses.replace(fake(day=2), ok="yes")
     with pytest.raises(LedgerError, match="ok must be True or False, got 'yes'"):
         ledger.record(odd)
+    text = dataclasses.replace(fake(day=3), ok=False, problems="3 divergent transitions")
+    with pytest.raises(LedgerError, match="problems must be a list of strings"):
+        ledger.record(text)
     assert n_rows(ledger) == 0
 
 
@@ -715,17 +692,18 @@ def test_malformed_diagnostics_are_refused(ledger):
 def test_record_of_something_else_is_a_type_error(ledger):
     from types import SimpleNamespace
 
-    prov = fake().provenance
+    entry = fake()
     cases = [
-        (object(), r"record expects a Forecast \(an object with table\(\) and provenance\), "
-                   r"got object"),
-        ("forecast.json", "record expects a Forecast .*got str"),
-        (SimpleNamespace(table=lambda: [1, 2], provenance=prov),
-         "fc.table\\(\\) to return a pandas DataFrame, got list"),
-        (SimpleNamespace(table=fake().table, provenance=["as_of"]),
-         "fc.provenance to be a mapping, got list"),
-        (SimpleNamespace(table=fake().table, provenance=prov, prior_p=[0.1]),
-         "fc.prior_p to be a mapping .* got list"),
+        (object(), "record expects a Forecast or a ForecastEntry, got object"),
+        ("forecast.json", "record expects a Forecast or a ForecastEntry, got str"),
+        # an object with the attributes of an entry is not one: no duck typing
+        (SimpleNamespace(**vars(entry)), "record expects a Forecast or a ForecastEntry, got "
+                                         "SimpleNamespace"),
+        (dataclasses.replace(entry, table=[1, 2]),
+         "entry.table must be a pandas DataFrame, got list"),
+        (dataclasses.replace(entry, provenance=["as_of"]),
+         "entry.provenance must be a mapping, got list"),
+        (dataclasses.replace(entry, prior_p=[0.1]), "entry.prior_p must be a mapping .* got list"),
     ]
     for fc, message in cases:
         with pytest.raises(TypeError, match=message):

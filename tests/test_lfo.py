@@ -12,10 +12,10 @@ from iamg_forecast.calibration.simulation_based import uniformity_pvalue
 
 def _draw_report(model, i, eta_s, r, rng):
     """One report from the predictive mixture, given a draw's predictor ``eta_s``."""
-    from iamg_forecast.calibration.simulate import _report
+    from iamg_forecast.calibration.simulate import draw_report
 
-    return _report(int(model.indicator_constants["kind"][i]), eta_s, r, model.spec.indicators[i],
-                   rng)
+    return draw_report(int(model.indicator_constants["kind"][i]), eta_s, r,
+                       model.spec.indicators[i], rng)
 
 
 @pytest.mark.parametrize("kind", ["binary", "count", "continuous"])

@@ -19,7 +19,9 @@ import shutil
 import numpy as np
 import pytest
 
+from iamg_forecast.calibration import engine as E
 from iamg_forecast.calibration import simulation_based as S
+from iamg_forecast.calibration.quantities import quantities, rank_truth
 
 N_SIMS = 60
 SIZES = {"draws": 200, "tune": 200, "chains": 2, "thin_to": 50}
@@ -59,7 +61,7 @@ def test_ranks_of_exact_posterior_are_uniform():
     for _ in range(300):
         draws = rng.normal(size=(2, 400, 2))
         truth = rng.normal(size=2)
-        pits.append(S._ranks(draws, truth, 100, rng)["pit"])
+        pits.append(rank_truth(draws, truth, 100, rng)["pit"])
     pits = np.array(pits)
     for j in range(2):
         assert S.uniformity_pvalue(pits[:, j]) > 0.01  # fixed seed; p is 0.064 and 0.99 here
@@ -67,7 +69,7 @@ def test_ranks_of_exact_posterior_are_uniform():
 
 def test_ties_are_broken_at_random():
     rng = np.random.default_rng(0)
-    out = [S._ranks(np.ones((2, 100, 1)), np.ones(1), 100, rng)["pit"][0] for _ in range(400)]
+    out = [rank_truth(np.ones((2, 100, 1)), np.ones(1), 100, rng)["pit"][0] for _ in range(400)]
     # all draws equal the truth (a resolved outcome): the PIT is still uniform
     assert S.uniformity_pvalue(np.array(out)) > 0.01
 
@@ -97,7 +99,7 @@ def test_newest_report_quantity(model):
     doubled = S.CountCellTwice()(world.data)["ind_observed"]
     assert np.argwhere(doubled != world.data["ind_observed"]).tolist() == [list(cell)]
     eta, hz = world.indicator_eta[None], world.hazard_logit[None]
-    q = S._quantities(model, world.latent_state[None], eta, hz, world.data, world.as_of,
+    q = quantities(model, world.latent_state[None], eta, hz, world.data, world.as_of,
                       world.horizon)[0]
     only = {k: v for k, v in world.data.items()}
     mask = np.zeros(world.data["ind_observed"].shape)
@@ -190,8 +192,8 @@ def test_resume_gives_identical_ranks(correct_run, model, monkeypatch):
     for k in (3, 17):
         (store / "sims" / f"full_{k:06d}.json").unlink()
     calls = []
-    real = S._full_record
-    monkeypatch.setattr(S, "_full_record", lambda *a, **kw: calls.append(a[2].index) or
+    real = E._full_record
+    monkeypatch.setattr(E, "_full_record", lambda *a, **kw: calls.append(a[2].index) or
                         real(*a, **kw))
     again = S.sbc(model, n_sims=N_SIMS, executor=S.InlineExecutor(), seed=0, store=store,
                   **SIZES)

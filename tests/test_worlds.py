@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from iamg_forecast.calibration import engine as E
 from iamg_forecast.calibration import simulation_based as S
+from iamg_forecast.calibration.fits import TAG_FIT, seed_of
 from iamg_forecast.calibration.simulate import simulate_worlds
 from iamg_forecast.calibration.worlds import (
     WorldScores,
@@ -43,8 +45,8 @@ def test_record_probabilities_are_the_forecasts(model, worlds):
     from iamg_forecast.inference import sample_posterior
 
     w = next(x for x in worlds if x.resolved.any())  # exercise a resolution too
-    rec = S._full_record(model, model, w, CFG, None)
-    idata = sample_posterior(model, w.data, seed=S._seed_of(0, w.index, S._TAG_FIT),
+    rec = E._full_record(model, model, w, CFG, None)
+    idata = sample_posterior(model, w.data, seed=seed_of(0, w.index, TAG_FIT),
                              draws=400, tune=300, chains=2)
     fc = Forecast._from_fit(model, idata, world_evidence(model, w), w.as_of, w.horizon, 0,
                             {"draws": 400, "tune": 300, "chains": 2}, "icd203")
@@ -74,16 +76,16 @@ def _mean_and_se(x, w, chains):
 
 
 def test_psis_what_if_agrees_with_refit(model, worlds, monkeypatch):
-    from iamg_forecast.calibration import worlds as W
+    from iamg_forecast.calibration import holdout as H
 
     w = worlds[1]
     quantities, forecasts = [], []
-    real_q, real_p = S._quantities, W._probabilities
-    monkeypatch.setattr(S, "_quantities", lambda *a, **kw: quantities.append(real_q(*a, **kw))
+    real_q, real_p = E.quantities, H.probabilities
+    monkeypatch.setattr(E, "quantities", lambda *a, **kw: quantities.append(real_q(*a, **kw))
                         or quantities[-1])
-    full = S._full_record(model, model, w, CFG, None)
-    monkeypatch.setattr(S, "_quantities", real_q)
-    monkeypatch.setattr(W, "_probabilities", lambda fc: forecasts.append(fc) or real_p(fc))
+    full = E._full_record(model, model, w, CFG, None)
+    monkeypatch.setattr(E, "quantities", real_q)
+    monkeypatch.setattr(H, "probabilities", lambda fc: forecasts.append(fc) or real_p(fc))
     rec = holdout_forecast(model, w, seed=0, draws=400, tune=300, chains=2, holdout_seed=5,
                            fit_seed=6)
     assert rec["pareto_k"] < 0.7  # one weak report: a small update

@@ -13,14 +13,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from iamg_forecast.backtest.reference import pm_priors
 from iamg_forecast.errors import Problem, SpecError
 from iamg_forecast.evidence import Evidence
+from iamg_forecast.files import bundled_dir
 from iamg_forecast.spec import Spec, load_spec, load_yaml, month_end, parse_month
 
 __all__ = ["Case", "Fact", "EventMap", "load_case", "list_cases", "cases_dir", "CASE_WINDOW"]
@@ -218,13 +219,10 @@ def cases_dir() -> Path:
 
     Examples
     --------
-    >>> (cases_dir() / "events.yaml").exists()
-    True
+    >>> sorted(p.name for p in cases_dir().glob("*.yaml"))
+    ['events.yaml', 'formations.yaml']
     """
-    shipped = resources.files("iamg_forecast") / "_backtests"
-    if shipped.is_dir():
-        return Path(str(shipped))
-    return Path(__file__).resolve().parent.parent.parent / "backtests"
+    return bundled_dir("backtests")
 
 
 def list_cases(root: str | Path | None = None) -> list[str]:
@@ -377,8 +375,6 @@ def _unplaced_totals(spec: Spec, items: list[Evidence]) -> set[str]:
 def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
                 initial_stage: str) -> None:
     """Set the PM group's priors from the formations known before ``start`` (in place)."""
-    from iamg_forecast.backtest.reference import pm_priors
-
     prior = pm_priors(before=start)
     by_outcome = {o: r for r, o in roles.items()}
     why = (f"Computed by the rule of backtests/formations.yaml from the {prior.n} formations "

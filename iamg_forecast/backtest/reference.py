@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from iamg_forecast.errors import Problem, SpecError
+from iamg_forecast.files import bundled_dir
 from iamg_forecast.spec import load_yaml
 
 __all__ = ["Formation", "load_formations", "pm_priors", "PMPriors", "ROLES", "WINDOW_MONTHS"]
@@ -58,9 +59,7 @@ def load_formations() -> list[Formation]:
     >>> [f.winner_role for f in load_formations()][:2]
     ['other', 'incumbent']
     """
-    from iamg_forecast.backtest.cases import cases_dir
-
-    path = cases_dir() / "formations.yaml"
+    path = bundled_dir("backtests") / "formations.yaml"
     raw = load_yaml(path.read_text(encoding="utf-8"))
     out, problems = [], []
     for i, row in enumerate((raw or {}).get("formations") or []):

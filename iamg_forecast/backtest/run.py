@@ -23,12 +23,13 @@ import pandas as pd
 
 from iamg_forecast.backtest.cases import EXPECTABLE_LATENTS as EXPECTABLE
 from iamg_forecast.backtest.cases import Case, list_cases, load_case
-from iamg_forecast.calibration.ledger import Ledger, climatology
+from iamg_forecast.calibration.ledger import Ledger
 from iamg_forecast.calibration.scores import CLIP
 from iamg_forecast.errors import ForecastError
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.forecast import Forecast, forecast
 from iamg_forecast.model import ScenarioModel
+from iamg_forecast.priorcheck import climatology
 
 __all__ = ["backtest", "CaseResult", "BacktestResult", "VARIANTS", "score_dates", "md_table",
            "to_markdown"]

@@ -2,8 +2,12 @@
 
 - :mod:`.scores`: Brier, log score, skill, the CORP decomposition and reliability diagrams;
 - :mod:`.ledger`: the hash-chained forecast ledger;
-- :mod:`.simulation_based`: simulation-based calibration (:func:`sbc`) and its power check;
-- :mod:`.worlds`: forecasts scored on worlds simulated from the prior (:func:`score_worlds`);
+- :mod:`.simulation_based`: simulation-based calibration (:func:`sbc`) and its power check, in
+  one namespace (the pieces: :mod:`.executors`, :mod:`.fits`, :mod:`.quantities`,
+  :mod:`.engine`, :mod:`.sim_store`, :mod:`.uniformity`, :mod:`.sbc_result`,
+  :mod:`.planted_bugs`, :mod:`.power`);
+- :mod:`.worlds`: forecasts scored on worlds simulated from the prior (:func:`score_worlds`),
+  with the what-if path of :mod:`.holdout`;
 - :mod:`.leave_future_out`: the leave-future-out indicator check (:func:`lfo`);
 - :mod:`.suite`: everything at once (:func:`run_calibration`, ``make calibrate``).
 
@@ -16,9 +20,12 @@ Examples
 
 from __future__ import annotations
 
+from iamg_forecast.calibration.executors import InlineExecutor
 from iamg_forecast.calibration.leave_future_out import LFOResult, lfo, simulate_history
-from iamg_forecast.calibration.ledger import Ledger, VerifyResult, climatology
+from iamg_forecast.calibration.ledger import ForecastEntry, Ledger, VerifyResult
+from iamg_forecast.calibration.power import PowerResult, power_check
 from iamg_forecast.calibration.resolutions import SyncResult, sync_resolutions
+from iamg_forecast.calibration.sbc_result import SBCResult, sbc
 from iamg_forecast.calibration.scores import (
     CorpResult,
     brier,
@@ -29,15 +36,9 @@ from iamg_forecast.calibration.scores import (
     plot_reliability,
     score_table,
 )
-from iamg_forecast.calibration.simulation_based import (
-    InlineExecutor,
-    PowerResult,
-    SBCResult,
-    power_check,
-    sbc,
-)
 from iamg_forecast.calibration.suite import run_calibration
 from iamg_forecast.calibration.worlds import WorldScores, score_worlds
+from iamg_forecast.priorcheck import climatology
 
 __all__ = [
     "SyncResult",
@@ -55,6 +56,7 @@ __all__ = [
     "score_worlds",
     "simulate_history",
     "Ledger",
+    "ForecastEntry",
     "VerifyResult",
     "brier",
     "brier_skill",

@@ -80,7 +80,7 @@ class LFOResult:
             months, whose PITs are uniform when the pipeline is right; real reports also test
             the model against reality). Default: all reports.
         """
-        from iamg_forecast.calibration.simulation_based import uniformity_pvalue
+        from iamg_forecast.calibration.uniformity import uniformity_pvalue
 
         f = self.frame
         out = {**self.attrs, "n_cells": int(len(f)), "n_months": int(len(self.months)),
@@ -165,17 +165,13 @@ def lfo(model: ScenarioModel, items: Iterable[Evidence], *, draws: int = 400, tu
     >>> res.summary()["pit_pvalue"] > 0.05  # doctest: +SKIP
     True
     """
-    from iamg_forecast.calibration.simulation_based import (
-        _fit_draws,
-        _flat,
-        _progress_fn,
-        _seed_of,
-        uniformity_pvalue,
-    )
+    from iamg_forecast.calibration.executors import progress_fn
+    from iamg_forecast.calibration.fits import fit_draws, flat, seed_of
+    from iamg_forecast.calibration.uniformity import uniformity_pvalue
     from iamg_forecast.evidence.cells import usable_items
     from iamg_forecast.inference import psis_log_weights
 
-    say = _progress_fn(progress)
+    say = progress_fn(progress)
     spec = model.spec
     items = usable_items(list(items))
     if not items:
@@ -199,18 +195,18 @@ def lfo(model: ScenarioModel, items: Iterable[Evidence], *, draws: int = 400, tu
         data_t = model.data(items, as_of)
         method, k = "psis", 0.0
         if ref is not None and not exact:
-            eta_r, hz_r = _flat(ref[0]["indicator_eta"]), _flat(ref[0]["hazard_logit"])
+            eta_r, hz_r = flat(ref[0]["indicator_eta"]), flat(ref[0]["hazard_logit"])
             lr = model.loglik(eta_r, hz_r, data_t) - model.loglik(eta_r, hz_r, ref[1])
             lw, k = psis_log_weights(lr.reshape(ref[0]["hazard_logit"].shape[:2]))
         if ref is None or exact or k > k_threshold:
-            fitted, _ = _fit_draws(model, data_t, _seed_of(seed, n_fit), cfg)
+            fitted, _ = fit_draws(model, data_t, seed_of(seed, n_fit), cfg)
             n_fit += 1
             ref = (fitted, data_t)
             shape = fitted["hazard_logit"].shape[:2]
             lw = np.full(shape, -np.log(np.prod(shape)))
             method = "refit"
         w = np.exp(lw).reshape(-1)
-        eta = _flat(ref[0]["indicator_eta"])
+        eta = flat(ref[0]["indicator_eta"])
         elpd = 0.0
         n_cells = 0
         for m, i in cells:
@@ -277,18 +273,16 @@ def simulate_history(model: ScenarioModel, items: Iterable[Evidence] | None = No
     >>> hist[-1].source  # doctest: +SKIP
     'simulated month'
     """
-    from iamg_forecast.calibration.simulate import _report, outcome_truth
-    from iamg_forecast.calibration.simulation_based import _fit_draws, _seed_of, default_pattern
+    from iamg_forecast.calibration.engine import default_pattern
+    from iamg_forecast.calibration.fits import fit_draws, seed_of
+    from iamg_forecast.calibration.simulate import draw_report, outcome_truth
     from iamg_forecast.evidence.cells import observed_through
 
     spec = model.spec
     if items is None:
-        import yaml
+        from iamg_forecast.evidence.io import seed_evidence
 
-        import iamg_forecast as iaf
-
-        raw = yaml.safe_load(iaf.seed_evidence_path().read_text(encoding="utf-8"))
-        items = [Evidence(**row) for row in raw["evidence"]]
+        items = seed_evidence()
     items = list(items)
     as_of = default_pattern(model, items).as_of
     first = observed_through(spec, as_of) + 1
@@ -301,7 +295,7 @@ def simulate_history(model: ScenarioModel, items: Iterable[Evidence] | None = No
     last = spec.month_index(parse_month(through))
     if last < first:
         return items
-    fitted, _ = _fit_draws(model, model.data(items, as_of), _seed_of(seed, 0),
+    fitted, _ = fit_draws(model, model.data(items, as_of), seed_of(seed, 0),
                            {"draws": draws, "tune": tune, "chains": chains})
     rng = np.random.default_rng([seed, 1])
     n = fitted["hazard_logit"].shape[0] * fitted["hazard_logit"].shape[1]
@@ -315,7 +309,7 @@ def simulate_history(model: ScenarioModel, items: Iterable[Evidence] | None = No
         date = month_end(spec.months[m])
         for i, ind in enumerate(spec.indicators):
             if rng.random() < monitored_share:
-                val = _report(int(kinds[i]), float(eta[i, m]), r, ind, rng)
+                val = draw_report(int(kinds[i]), float(eta[i, m]), r, ind, rng)
                 out.append(Evidence(indicator=ind.name, date=date, value=val,
                                     source="simulated month", reliability=reliability,
                                     id=f"sim{seed}-{ind.name}-{spec.months[m]}"))

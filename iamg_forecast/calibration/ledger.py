@@ -1,44 +1,17 @@
 """The forecast ledger: an append-only, hash-chained record of forecasts and resolutions.
 
-Every forecast (one row per outcome) and every resolution is a row of one chain in the SQLite
-table ``ledger_rows``. Each row stores ``seq``, ``kind`` (``'forecast'`` or ``'resolution'``), a
-canonical JSON ``payload`` (sorted keys, compact separators), ``recorded_at`` (UTC), the
-previous row's hash and its own hash
-
-    hash = sha256(prev_hash + canonical_json([seq, kind, payload, recorded_at]))
-
-with ``prev_hash`` of the first row 64 zeros. :meth:`Ledger.verify` recomputes the chain, so any
-altered, deleted, reordered or inserted row is found and named by its ``seq``. A second
-append-only table, ``ledger_anchors`` (``seq``, ``hash``), is written in the same transaction
-as each row; it is what reveals a deleted *last* row, which a chain alone cannot. Someone who
-rewrites both tables consistently defeats any check inside the file: publish
-:meth:`Ledger.head` (e.g. in reports) and pass it to ``verify(head=...)`` to catch that too.
+Every forecast (one row per outcome) and every resolution is a row of one chain in SQLite
+(:mod:`.ledger_chain`: canonical JSON, row hashes, append-only tables and their
+verification). Someone who rewrites the chain and its anchors consistently defeats any check
+inside the file: publish :meth:`Ledger.head` (e.g. in reports) and pass it to
+``verify(head=...)`` to catch that too. A forecast is recorded from a
+:class:`~iamg_forecast.forecast.Forecast` or a typed :class:`~.ledger_entry.ForecastEntry`;
+what a resolution means, and which forecasts it settles (hindcasts apart), is
+:mod:`.ledger_status`.
 
 The database may be shared with the evidence log: the ledger uses only tables prefixed
 ``ledger_`` and its row ``('ledger', version)`` of the shared ``schema_version`` table. Triggers
 reject UPDATE and DELETE on the ledger's tables; every operation is one transaction.
-
-Resolution semantics
---------------------
-A forecast of outcome X at horizon H asks "will X have happened by H?" (for a competing group's
-none-outcome, e.g. ``deadlock_persists``: "will none of the choices have happened by H?").
-Resolutions are dated statements about the *first* occurrence of X since the scenario start:
-
-- ``happened=True, date=D``: X first happened on D. The forecast resolves 1 if D <= H and 0 if
-  D > H (it had not happened by H).
-- ``happened=False, date=D``: X had not happened by D. The forecast resolves 0 if D >= H;
-  if D < H it stays unresolved.
-- A competitor of a choice that happened is recorded as not happened for good (``final``):
-  it resolves 0 at every horizon.
-- For a none-outcome the meaning is mirrored: ``happened=True, date=D`` says no choice had
-  happened by D (forecasts with H <= D resolve 1); ``happened=False, date=D`` says a choice
-  happened on D (forecasts with H >= D resolve 0, those with H < D resolve 1).
-
-A forecast is scored only if both its evidence cut-off (``as_of``) and the day it was recorded
-in the ledger (``recorded_at``, UTC) fall strictly before the day its question was settled,
-``min(D, H)``. Anything else is a hindcast, which could have read the answer; the ledger's
-timestamps are what make this check possible. ``resolved(include_hindcasts=True)`` keeps them
-(flagged) for back-testing.
 
 Examples
 --------
@@ -55,188 +28,51 @@ True
 
 from __future__ import annotations
 
+__all__ = ["Ledger", "VerifyResult", "ForecastEntry", "GENESIS", "LEDGER_SCHEMA_VERSION",
+           "canonical_json", "row_hash", "check_resolution", "climatology"]
+
 import datetime as dt
 import difflib
-import functools
-import hashlib
-import html
 import json
-import math
-import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from iamg_forecast.calibration.scores import ALL, corp, plot_reliability, score_table
-from iamg_forecast.defaults import MAX_SOURCE_CHARS
-from iamg_forecast.errors import FileRefusedError, LedgerError, short
-from iamg_forecast.files import check_writable_target, is_sqlite_or_absent
-from iamg_forecast.spec import Spec, load_spec, parse_date
+from iamg_forecast.calibration import ledger_status
+from iamg_forecast.calibration.ledger_chain import (
+    DDL,
+    GENESIS,
+    LEDGER_SCHEMA_VERSION,
+    VerifyResult,
+    append_rows,
+    canonical_json,
+    row_hash,
+    verify_chain,
+)
+from iamg_forecast.calibration.ledger_entry import (
+    ForecastEntry,
+    iso_date,
+    stored_problems,
+    stored_reliability,
+)
+from iamg_forecast.calibration.ledger_status import check_resolution
+from iamg_forecast.calibration.plots import plot_history
+from iamg_forecast.calibration.scores import corp, plot_reliability
+from iamg_forecast.errors import FileRefusedError, LedgerError
+from iamg_forecast.files import SQLiteHandle, check_writable_target, is_sqlite_or_absent
+from iamg_forecast.forecast import Forecast
+from iamg_forecast.priorcheck import climatology
+from iamg_forecast.spec import Spec, load_spec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Ledger", "VerifyResult", "GENESIS", "LEDGER_SCHEMA_VERSION", "canonical_json",
-           "row_hash"]
-
-#: Version of the ledger's tables, stored as ``('ledger', version)`` in ``schema_version``.
-LEDGER_SCHEMA_VERSION = 1
-#: ``prev_hash`` of the first row.
-GENESIS = "0" * 64
-KINDS = ("forecast", "resolution")
-PROVENANCE_KEYS = ("spec_hash", "evidence_hash", "as_of", "horizon", "seed", "draws", "chains",
-                   "versions", "created")
-TABLE_COLUMNS = ("outcome", "question", "p", "lo80", "hi80", "lo95", "hi95", "term")
 BUSY_TIMEOUT_MS = 10_000
-
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS schema_version ("
-    "component TEXT PRIMARY KEY, version INTEGER)",
-    "CREATE TABLE IF NOT EXISTS ledger_rows ("
-    "seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, "
-    "recorded_at TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_anchors (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
-    *(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
-      f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-      for table in ("ledger_rows", "ledger_anchors") for op in ("UPDATE", "DELETE")),
-)
-
-
-def _normal_sql(sql: str) -> str:
-    """SQL text with ``IF NOT EXISTS`` dropped and whitespace collapsed, for comparison."""
-    return " ".join(re.sub(r"(?i)\bIF NOT EXISTS\b", "", sql).split())
-
-
-@functools.cache
-def _expected_schema() -> dict[tuple[str, str], str]:
-    """(type, name) -> normalised SQL of every table and trigger of the ledger's tables."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        for stmt in _DDL:
-            conn.execute(stmt)
-        return {(t, n): _normal_sql(sql) for t, n, sql in conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN "
-            "('ledger_rows', 'ledger_anchors')") if sql is not None}
-    finally:
-        conn.close()
-
-
-# ---- canonical JSON and hashing --------------------------------------------------------------
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON types for hashing: numpy scalars unwrapped, dates ISO, non-finite floats None."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        items = [_jsonable(v) for v in obj]
-        return sorted(items, key=canonical_json) if isinstance(obj, set | frozenset) else items
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, bool) or obj is None or isinstance(obj, int | str):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dt.date | dt.datetime):
-        return obj.isoformat()
-    return str(obj)
-
-
-def canonical_json(obj: Any) -> str:
-    """Canonical JSON text: sorted keys, compact separators, ASCII, no NaN.
-
-    Examples
-    --------
-    >>> canonical_json({"b": 1, "a": [1.5, None]})
-    '{"a":[1.5,null],"b":1}'
-    """
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def row_hash(prev_hash: str, seq: int, kind: str, payload: Any, recorded_at: str) -> str:
-    """Hash of a ledger row: ``sha256(prev_hash + canonical_json([seq, kind, payload, at]))``.
-
-    Examples
-    --------
-    >>> len(row_hash(GENESIS, 1, "forecast", {"p": 0.5}, "2026-01-01T00:00:00+00:00"))
-    64
-    """
-    text = prev_hash + canonical_json([seq, kind, payload, recorded_at])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-
-
-def _iso_date(value: Any, what: str) -> str:
-    """``value`` as ``YYYY-MM-DD``: a date (a datetime gives its date) or exactly such a string.
-
-    Raises
-    ------
-    LedgerError
-        Naming ``what`` and the value for anything else (``"2026-05-01garbage"``,
-        ``"May 2026"``, ``"2026-02-30"``, numbers).
-
-    Examples
-    --------
-    >>> _iso_date(dt.date(2026, 5, 1), "date"), _iso_date("2026-05-01", "date")
-    ('2026-05-01', '2026-05-01')
-    >>> _iso_date("2026-05-01x", "date")
-    Traceback (most recent call last):
-    ...
-    iamg_forecast.errors.LedgerError: date must be an ISO date YYYY-MM-DD, got '2026-05-01x'
-    """
-    try:
-        return parse_date(value, what).isoformat()
-    except ValueError:
-        raise LedgerError(f"{what} must be an ISO date YYYY-MM-DD, got {short(value)}"
-                          ) from None
-
-
-def check_resolution(spec: Spec, outcome: Any, happened: Any, date: Any, source: Any
-                     ) -> tuple[bool, str, str]:
-    """Check a resolution's arguments without a ledger; return ``(happened, date, source)``.
-
-    Raises
-    ------
-    LedgerError
-        For an unknown outcome (with a suggestion), a ``happened`` that is not a boolean, a
-        date that is not ``YYYY-MM-DD``, after today or before the scenario starts, or a
-        blank or over-long ``source``.
-
-    Examples
-    --------
-    >>> check_resolution(load_spec(), "other_pm", False, "2026-03-01", " parliament ")
-    (False, '2026-03-01', 'parliament')
-    """
-    if not isinstance(outcome, str) or outcome not in spec.outcome_names:
-        hint = (difflib.get_close_matches(outcome, spec.outcome_names, n=1)
-                if isinstance(outcome, str) else [])
-        raise LedgerError(f"unknown outcome {short(outcome)}" + (
-            f"; did you mean {hint[0]!r}?" if hint else
-            f"; expected one of {spec.outcome_names}"))
-    if not isinstance(happened, bool | np.bool_):
-        raise LedgerError(f"happened must be True or False, got {short(happened)}")
-    date = _iso_date(date, "date")
-    today = _today()
-    if date > today.isoformat():
-        raise LedgerError(f"date must not be after today ({today.isoformat()}), got "
-                          f"{date!r}: a resolution records what has already happened")
-    start = f"{spec.scenario.start_month}-01"
-    if date < start:
-        raise LedgerError(f"date must not be before the scenario starts ({start}), got "
-                          f"{date!r}: the forecasts are about what happens from then on")
-    if not isinstance(source, str) or not source.strip():
-        raise LedgerError("source must name where the resolution comes from")
-    if len(source) > MAX_SOURCE_CHARS:
-        raise LedgerError(f"source must be at most {MAX_SOURCE_CHARS:,} characters, got "
-                          f"{len(source):,}")
-    return bool(happened), date, source.strip()
 
 
 def _utcnow() -> dt.datetime:
@@ -249,179 +85,13 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def _reliability(payload: Mapping[str, Any]) -> bool | None:
-    """Whether a forecast row passed its diagnostics; None when not recorded (older rows)."""
-    diag = payload.get("diagnostics")
-    ok = diag.get("ok") if isinstance(diag, Mapping) else None
-    return ok if isinstance(ok, bool) else None
-
-
-def _problems(payload: Mapping[str, Any]) -> list[str] | None:
-    """The failed diagnostic gates of a forecast row; None when not recorded (older rows)."""
-    diag = payload.get("diagnostics")
-    probs = diag.get("problems") if isinstance(diag, Mapping) else None
-    return [str(p) for p in probs] if isinstance(probs, list) else None
-
-
-def _diagnostics_of(fc: Any, table: pd.DataFrame) -> dict[str, Any] | None:
-    """``{"ok": bool, "problems": [str, ...]}`` of a forecast, or None when it does not say.
-
-    Read from ``fc.diagnostics`` (``ok`` and ``problems``), else ``fc.ok``, else the table's
-    ``attrs`` (``diagnostics_ok``, ``problems``), else its ``reliable`` column.
-    """
-    diag = getattr(fc, "diagnostics", None)
-    ok: Any = getattr(diag, "ok", None) if diag is not None else getattr(fc, "ok", None)
-    problems: Any = getattr(diag, "problems", None) if diag is not None else None
-    if ok is None:
-        ok = table.attrs.get("diagnostics_ok")
-        problems = table.attrs.get("problems") if problems is None else problems
-    if ok is None and "reliable" in table.columns:
-        values = {v.item() if isinstance(v, np.generic) else v for v in table["reliable"]}
-        if len(values) > 1:
-            raise LedgerError(f"forecast table: column 'reliable' must be the same on every "
-                              f"row, got {sorted(values, key=str)}")
-        ok = values.pop() if values else None
-    if ok is None:
-        return None
-    if isinstance(ok, np.bool_):
-        ok = bool(ok)
-    if not isinstance(ok, bool):
-        raise LedgerError(f"forecast diagnostics: ok must be True or False, got {ok!r}")
-    if problems is None:
-        problems = []
-    if isinstance(problems, str) or not isinstance(problems, list | tuple):
-        raise LedgerError(f"forecast diagnostics: problems must be a list of strings, got "
-                          f"{problems!r}")
-    return {"ok": ok, "problems": [str(p) for p in problems]}
-
-
 def _as_datetime(value: Any) -> dt.datetime:
     d = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     return d if d.tzinfo is not None else d.replace(tzinfo=dt.UTC)
 
 
-# ---- verification result ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class VerifyResult:
-    """Outcome of :meth:`Ledger.verify`.
-
-    Attributes
-    ----------
-    ok : bool
-        True when the chain, the sequence numbers and the anchors all agree.
-    problems : list of str
-        One message per problem, each starting ``"seq N: "`` (or ``"seq A-B: "``).
-    n_rows : int
-        Rows found in ``ledger_rows``.
-    head : str
-        Hash of the last row (:data:`GENESIS` when empty).
-    """
-
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    n_rows: int = 0
-    head: str = GENESIS
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def _repr_html_(self) -> str:
-        if self.ok:
-            return (f"<p>Ledger intact: {self.n_rows} rows, head "
-                    f"<code>{self.head[:16]}</code></p>")
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
-        return (f"<p style='color:#a00;font-weight:bold'>Ledger NOT intact "
-                f"({len(self.problems)} problems)</p><ul>{items}</ul>")
-
-
-# ---- resolution status -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Ref:
-    """The resolution row behind a piece of status: its seq, source and what it said."""
-
-    seq: int
-    source: str
-    said: str
-
-    @classmethod
-    def of(cls, seq: int, payload: Mapping[str, Any]) -> _Ref:
-        said = (f"{payload['outcome']} {'happened' if payload['happened'] else 'not happened'}"
-                f"{' for good' if payload.get('final') else ''} on {payload['date']}")
-        if payload.get("implied_by"):
-            said += f" (implied by {payload['implied_by']})"
-        return cls(seq, str(payload.get("source")), said)
-
-    def __str__(self) -> str:
-        return f"seq {self.seq}: {self.said}"
-
-
-@dataclass
-class _Status:
-    """What the resolutions of one outcome say about its underlying event (first occurrence).
-
-    For a none-outcome the underlying event is "one of the group's choices happened".
-    """
-
-    first: str | None = None  # the event first happened on this date
-    first_ref: _Ref | None = None
-    not_by: str | None = None  # the event had not happened by this date (latest such)
-    not_by_ref: _Ref | None = None
-    never: str | None = None  # the event can no longer happen, known since this date
-    never_ref: _Ref | None = None
-
-    @staticmethod
-    def assertion(payload: Mapping[str, Any]) -> tuple[str, str]:
-        """``(kind, date)`` about the underlying event; a none-outcome mirrors its event."""
-        happened, date = bool(payload["happened"]), payload["date"]
-        if payload.get("type") == "none":
-            return ("not_by" if happened else "first"), date
-        if happened:
-            return "first", date
-        return ("never" if payload.get("final") else "not_by"), date
-
-    def add(self, kind: str, date: str, ref: _Ref) -> None:
-        if kind == "first":
-            self.first, self.first_ref = date, ref
-        elif kind == "never":
-            if self.never is None or date < self.never:
-                self.never, self.never_ref = date, ref
-        elif self.not_by is None or date > self.not_by:
-            self.not_by, self.not_by_ref = date, ref
-
-    def conflict(self, kind: str, date: str) -> _Ref | None:
-        """The recorded resolution that ``(kind, date)`` contradicts, or None."""
-        if kind == "first":
-            if self.first is not None and self.first != date:
-                return self.first_ref
-            if self.not_by is not None and self.not_by >= date:
-                return self.not_by_ref
-            if self.never is not None:
-                return self.never_ref
-        elif self.first is not None and (kind == "never" or self.first <= date):
-            return self.first_ref
-        return None
-
-    def redundant(self, kind: str, date: str) -> bool:
-        """Whether ``(kind, date)`` adds nothing to what is known."""
-        if kind == "first":
-            return self.first == date
-        if kind == "never":
-            return self.never is not None
-        return self.never is not None or (self.not_by is not None and self.not_by >= date)
-
-    def resolve(self, horizon: str) -> tuple[int, str, _Ref] | None:
-        """``(y_event, settled_on, ref)`` at ``horizon``, or None if unresolved."""
-        if self.first is not None and self.first_ref is not None:
-            return int(self.first <= horizon), min(self.first, horizon), self.first_ref
-        if self.never is not None and self.never_ref is not None:
-            return 0, min(self.never, horizon), self.never_ref
-        if self.not_by is not None and self.not_by_ref is not None and self.not_by >= horizon:
-            return 0, horizon, self.not_by_ref
-        return None
-
-
 # ---- the ledger ------------------------------------------------------------------------------
-class Ledger:
+class Ledger(SQLiteHandle):
     """Append-only, hash-chained SQLite ledger of forecasts and their resolutions.
 
     Open with :meth:`open` (a file, possibly shared with the evidence log) or :meth:`memory`;
@@ -442,7 +112,7 @@ class Ledger:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         with self._tx() as c:
-            for stmt in _DDL:
+            for stmt in DDL:
                 c.execute(stmt)
             c.execute("INSERT OR IGNORE INTO schema_version (component, version) VALUES (?, ?)",
                       ("ledger", LEDGER_SCHEMA_VERSION))
@@ -520,16 +190,6 @@ class Ledger:
         """
         return cls(sqlite3.connect(":memory:", isolation_level=None))
 
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM ledger_rows").fetchone()[0])
 
@@ -550,22 +210,7 @@ class Ledger:
     # ---- low-level rows ------------------------------------------------------------------
     def _append(self, conn: sqlite3.Connection, kind: str, payloads: list[dict[str, Any]]
                 ) -> list[int]:
-        last = conn.execute("SELECT seq, hash FROM ledger_rows ORDER BY seq DESC LIMIT 1"
-                            ).fetchone()
-        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-        at = _utcnow().isoformat(timespec="microseconds")
-        seqs = []
-        for payload in payloads:
-            seq += 1
-            body = _jsonable(payload)
-            h = row_hash(prev, seq, kind, body, at)
-            conn.execute("INSERT INTO ledger_rows (seq, kind, payload, recorded_at, prev_hash, "
-                         "hash) VALUES (?, ?, ?, ?, ?, ?)",
-                         (seq, kind, canonical_json(body), at, prev, h))
-            conn.execute("INSERT INTO ledger_anchors (seq, hash) VALUES (?, ?)", (seq, h))
-            prev = h
-            seqs.append(seq)
-        return seqs
+        return append_rows(conn, kind, payloads, _utcnow().isoformat(timespec="microseconds"))
 
     def _rows(self, kind: str | None = None) -> list[tuple[int, str, dict[str, Any], str]]:
         sql = "SELECT seq, kind, payload, recorded_at FROM ledger_rows"
@@ -589,23 +234,22 @@ class Ledger:
         return (int(last[0]), str(last[1])) if last else (0, GENESIS)
 
     # ---- recording -----------------------------------------------------------------------
-    def record(self, fc: Any) -> str:
+    def record(self, fc: Forecast | ForecastEntry) -> str:
         """Record a forecast: one ``'forecast'`` row per outcome, in one transaction.
 
-        Uses only ``fc.table()`` (columns ``outcome, question, p, lo80, hi80, lo95, hi95,
-        term``), ``fc.provenance`` (with at least ``spec_hash, evidence_hash, as_of, horizon,
-        seed, draws, chains, versions, created``), ``fc.prior_p`` (outcome → prior
-        probability at the same horizon, or None) and the diagnostic gate: ``fc.diagnostics``
-        (``ok`` and ``problems``), else ``fc.ok``, else the table's ``attrs``
-        (``diagnostics_ok``, ``problems``) or ``reliable`` column. Each row's payload stores
-        it as ``diagnostics: {"ok": bool, "problems": [str, ...]}``; a forecast that says
-        nothing about it is stored without the key and counts as of unknown reliability, like
-        rows written before the ledger stored it. Recording the same forecast twice writes
-        nothing the second time.
+        A :class:`~iamg_forecast.forecast.Forecast` is recorded through its entry
+        (:meth:`ForecastEntry.of <iamg_forecast.calibration.ledger_entry.ForecastEntry.of>`):
+        its table (columns ``outcome, question, p, lo80, hi80, lo95, hi95, term``), its
+        provenance (with at least ``spec_hash, evidence_hash, as_of, horizon, seed, draws,
+        chains, versions, created``), its prior probabilities at the same horizon and its
+        diagnostic gates, stored as ``diagnostics: {"ok": bool, "problems": [str, ...]}``. An
+        entry whose ``ok`` is None is stored without the key and counts as of unknown
+        reliability, like rows written before the ledger stored it. Recording the same
+        forecast twice writes nothing the second time.
 
         Parameters
         ----------
-        fc : Forecast
+        fc : Forecast or ForecastEntry
             The forecast to record.
 
         Returns
@@ -617,72 +261,32 @@ class Ledger:
         Raises
         ------
         TypeError
-            If ``fc`` is not a forecast (no ``table()`` returning a DataFrame, or no
-            ``provenance`` mapping), or ``fc.prior_p`` is neither a mapping nor None.
+            If ``fc`` is neither a Forecast nor a ForecastEntry, or an entry's fields have the
+            wrong types.
         LedgerError
             If the table or provenance lacks a field, a date is not ISO ``YYYY-MM-DD``, a
             probability is not in [0, 1] or the diagnostics are malformed.
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> from types import SimpleNamespace
-        >>> table = pd.DataFrame([{"outcome": "other_pm", "question": "?", "p": 0.3,
-        ...     "lo80": 0.2, "hi80": 0.4, "lo95": 0.1, "hi95": 0.5, "term": "unlikely"}])
-        >>> prov = {"spec_hash": "s", "evidence_hash": "e", "as_of": "2026-01-15",
-        ...     "horizon": "2026-12-31", "seed": 1, "draws": 10, "chains": 2, "versions": {},
-        ...     "created": "2026-01-15T10:00:00+00:00"}
-        >>> fc = SimpleNamespace(table=lambda: table, provenance=prov, prior_p=None)
+        >>> table = pd.DataFrame({"outcome": ["other_pm", "sudani_return"],
+        ...                       "question": ["?", "?"], "p": [0.3, 0.2], "lo80": [0.2, 0.1],
+        ...                       "hi80": [0.4, 0.3], "lo95": [0.1, 0.0], "hi95": [0.5, 0.4],
+        ...                       "term": ["unlikely", "unlikely"]})
+        >>> prov = dict(spec_hash="s", evidence_hash="e", as_of="2026-01-15",
+        ...             horizon="2026-12-31", seed=1, draws=10, chains=2, versions={},
+        ...             created="2026-01-15T10:00:00+00:00")
         >>> with Ledger.memory() as ledger:
-        ...     fid = ledger.record(fc)
+        ...     fid = ledger.record(ForecastEntry(table, prov, ok=True))
         ...     len(fid), len(ledger)
-        (16, 1)
+        (16, 2)
         """
-        table_of = getattr(fc, "table", None)
-        if not callable(table_of) or not hasattr(fc, "provenance"):
-            raise TypeError(f"record expects a Forecast (an object with table() and "
-                            f"provenance), got {type(fc).__name__}")
-        table = table_of()
-        if not isinstance(table, pd.DataFrame):
-            raise TypeError(f"record expects fc.table() to return a pandas DataFrame, got "
-                            f"{type(table).__name__}")
-        if fc.provenance is not None and not isinstance(fc.provenance, Mapping):
-            raise TypeError(f"record expects fc.provenance to be a mapping, got "
-                            f"{type(fc.provenance).__name__}")
-        prior = getattr(fc, "prior_p", None) or {}
-        if not isinstance(prior, Mapping):
-            raise TypeError(f"record expects fc.prior_p to be a mapping of outcome to "
-                            f"probability or None, got {type(prior).__name__}")
-        missing = [c for c in TABLE_COLUMNS if c not in table.columns]
-        if missing:
-            raise LedgerError(f"forecast table lacks columns {missing}; expected "
-                              f"{list(TABLE_COLUMNS)}")
-        diagnostics = _diagnostics_of(fc, table)
-        prov = _jsonable(dict(fc.provenance or {}))
-        missing = [k for k in PROVENANCE_KEYS if k not in prov]
-        if missing:
-            raise LedgerError(f"forecast provenance lacks {missing}")
-        as_of = _iso_date(prov["as_of"], "provenance.as_of")
-        horizon = _iso_date(prov["horizon"], "provenance.horizon")
-        fid = hashlib.sha256(canonical_json(prov).encode("utf-8")).hexdigest()[:16]
-        payloads = []
-        for r in table.to_dict("records"):
-            try:
-                p = float(r["p"])
-            except (TypeError, ValueError):
-                p = float("nan")
-            if not (math.isfinite(p) and 0 <= p <= 1):
-                raise LedgerError(f"forecast of {r['outcome']!r}: p must be in [0, 1], got {p}")
-            pr = prior.get(r["outcome"])
-            payloads.append({
-                "forecast_id": fid, "outcome": str(r["outcome"]), "question": r["question"],
-                "p": p, "intervals": {k: float(r[k]) for k in ("lo80", "hi80", "lo95", "hi95")},
-                "term": r["term"], "as_of": as_of, "horizon": horizon,
-                "prior_p": None if pr is None else float(pr), "provenance": prov,
-                **({} if diagnostics is None else {"diagnostics": diagnostics}),
-            })
-        if not payloads:
-            raise LedgerError("the forecast table has no rows")
+        if isinstance(fc, Forecast):
+            fc = ForecastEntry.of(fc)
+        if not isinstance(fc, ForecastEntry):
+            raise TypeError(f"record expects a Forecast or a ForecastEntry, got "
+                            f"{type(fc).__name__}")
+        fid, payloads = fc.payloads()
         with self._tx() as c:
             seen = c.execute("SELECT 1 FROM ledger_rows WHERE kind = 'forecast' AND "
                              "json_extract(payload, '$.forecast_id') = ? LIMIT 1", (fid,)
@@ -736,51 +340,29 @@ class Ledger:
         []
         """
         spec = load_spec() if spec is None else spec
-        happened, date, source = check_resolution(spec, outcome, happened, date, source)
-        o = spec.outcome(outcome)
-        base = {"date": date, "source": source, "group": o.group}
-        wanted = [{**base, "outcome": outcome, "type": o.type, "happened": happened,
-                   "final": False, "implied_by": None}]
-        if o.group is not None:
-            members = spec.group_members(o.group)
-            none_name = members[-1]
-            for m in members:
-                if m == outcome:
-                    continue
-                mtype = spec.outcome(m).type
-                if o.type == "choice" and happened:
-                    # a choice happened: other choices never will; the none-outcome ended on date
-                    wanted.append({**base, "outcome": m, "type": mtype, "happened": False,
-                                   "final": m != none_name, "implied_by": outcome})
-                elif o.type == "none" and happened:
-                    # still none at date: no choice had happened by date
-                    wanted.append({**base, "outcome": m, "type": mtype, "happened": False,
-                                   "final": False, "implied_by": outcome})
+        happened, date, source = check_resolution(spec, outcome, happened, date, source,
+                                                  today=_today())
+        wanted = ledger_status.implied_resolutions(spec, outcome, happened, date, source)
         with self._tx() as c:
             status = self._status(c)
             todo = []
             for w in wanted:
-                st = status.setdefault(w["outcome"], _Status())
-                kind, d = _Status.assertion(w)
+                st = status.setdefault(w["outcome"], ledger_status.Status())
+                kind, d = ledger_status.Status.assertion(w)
                 clash = st.conflict(kind, d)
                 if clash is not None:
-                    raise LedgerError(f"cannot record {_Ref.of(0, w).said}: it contradicts the "
-                                      f"resolution already recorded at {clash} (source: "
-                                      f"{clash.source})")
+                    said = ledger_status.Ref.of(0, w).said
+                    raise LedgerError(f"cannot record {said}: it contradicts the resolution "
+                                      f"already recorded at {clash} (source: {clash.source})")
                 if not st.redundant(kind, d):
                     todo.append(w)
             seqs = self._append(c, "resolution", todo) if todo else []
         return [{**w, "seq": s} for w, s in zip(todo, seqs, strict=True)]
 
-    def _status(self, conn: sqlite3.Connection) -> dict[str, _Status]:
-        status: dict[str, _Status] = {}
+    def _status(self, conn: sqlite3.Connection) -> dict[str, ledger_status.Status]:
         cur = conn.execute("SELECT seq, payload FROM ledger_rows WHERE kind = 'resolution' "
                            "ORDER BY seq")
-        for seq, text in cur:
-            pl = json.loads(text)
-            kind, d = _Status.assertion(pl)
-            status.setdefault(pl["outcome"], _Status()).add(kind, d, _Ref.of(seq, pl))
-        return status
+        return ledger_status.statuses((seq, json.loads(text)) for seq, text in cur)
 
     # ---- integrity -----------------------------------------------------------------------
     def verify(self, head: tuple[int, str] | str | None = None) -> VerifyResult:
@@ -804,85 +386,7 @@ class Ledger:
         ...     ledger.verify().ok
         True
         """
-        problems: list[str] = self._schema_problems()
-        rows = self._conn.execute("SELECT seq, kind, payload, recorded_at, prev_hash, hash "
-                                  "FROM ledger_rows ORDER BY seq").fetchall()
-        anchors = dict(self._conn.execute("SELECT seq, hash FROM ledger_anchors").fetchall())
-        expected, prev = 1, GENESIS
-        hashes: list[str] = []
-        for seq, kind, text, at, prev_hash, stored in rows:
-            if seq > expected:
-                span = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
-                problems.append(f"seq {span}: missing (deleted?); seq {seq} follows seq "
-                                f"{expected - 1}")
-            elif seq < expected:
-                problems.append(f"seq {seq}: out of sequence (expected {expected})")
-            if kind not in KINDS:
-                problems.append(f"seq {seq}: unknown kind {kind!r}")
-            try:
-                payload = json.loads(text)
-                if canonical_json(payload) != text:
-                    problems.append(f"seq {seq}: payload is not canonical JSON (edited?)")
-            except (TypeError, ValueError):
-                problems.append(f"seq {seq}: payload is not valid JSON")
-                payload = text
-            if prev_hash != prev:
-                problems.append(f"seq {seq}: prev_hash does not match the hash of the row "
-                                f"before it (rows deleted, inserted or reordered)")
-            try:
-                again = row_hash(str(prev_hash), int(seq), str(kind), payload, str(at))
-            except (TypeError, ValueError):
-                again = ""
-            if again != stored:
-                problems.append(f"seq {seq}: hash does not match the row's content (altered)")
-            if seq not in anchors:
-                problems.append(f"seq {seq}: no anchor (row inserted outside the ledger?)")
-            elif anchors[seq] != stored:
-                problems.append(f"seq {seq}: hash differs from its anchor (row replaced?)")
-            prev, expected = stored, max(expected, seq + 1)
-            hashes.append(stored)
-        present = {r[0] for r in rows}
-        for seq in sorted(set(anchors) - present):
-            problems.append(f"seq {seq}: row missing but its anchor exists (deleted?)")
-        if isinstance(head, tuple):
-            h_seq, h_hash = int(head[0]), str(head[1])
-            found = next((r[5] for r in rows if r[0] == h_seq), GENESIS if h_seq == 0 else None)
-            if found != h_hash:
-                problems.append(f"seq {h_seq}: does not match the published head "
-                                f"{h_hash[:16]}… (ledger rewritten?)")
-        elif head is not None and head != GENESIS and head not in hashes:
-            problems.append(f"seq ?: published head {head[:16]}… is not in the chain "
-                            "(ledger rewritten?)")
-        return VerifyResult(ok=not problems, problems=problems, n_rows=len(rows),
-                            head=hashes[-1] if hashes else GENESIS)
-
-    def _schema_problems(self) -> list[str]:
-        """Differences between the ledger's tables and triggers and the ones it was created
-        with: a dropped or replaced append-only trigger, an extra trigger on its tables, a
-        changed table, or a changed schema version.
-        """
-        tables = ("ledger_rows", "ledger_anchors")
-        found = {(t, n): _normal_sql(sql) for t, n, sql in self._conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN (?, ?)", tables)
-            if sql is not None}
-        problems = []
-        for key, sql in _expected_schema().items():
-            kind, name = key
-            if key not in found:
-                problems.append(f"schema: {kind} {name} is missing (dropped?); without it the "
-                                "ledger is not append-only")
-            elif found[key] != sql:
-                problems.append(f"schema: {kind} {name} differs from the one the ledger "
-                                "creates (replaced?)")
-        for kind, name in sorted(set(found) - set(_expected_schema())):
-            problems.append(f"schema: unexpected {kind} {name} on the ledger's tables")
-        row = self._conn.execute("SELECT version FROM schema_version WHERE component = "
-                                 "'ledger'").fetchone()
-        if row is None or row[0] != LEDGER_SCHEMA_VERSION:
-            problems.append(f"schema: schema_version of the ledger is "
-                            f"{None if row is None else row[0]!r}, expected "
-                            f"{LEDGER_SCHEMA_VERSION}")
-        return problems
+        return verify_chain(self._conn, head)
 
     # ---- views ---------------------------------------------------------------------------
     def history(self, outcome: str | None = None) -> pd.DataFrame:
@@ -914,7 +418,8 @@ class Ledger:
                         "prior_p": np.nan if pl.get("prior_p") is None else pl["prior_p"],
                         "spec_hash": prov.get("spec_hash"),
                         "evidence_hash": prov.get("evidence_hash"),
-                        "reliable": _reliability(pl), "problems": _problems(pl)})
+                        "reliable": stored_reliability(pl),
+                        "problems": stored_problems(pl)})
         return pd.DataFrame(out, columns=cols)
 
     def previous(self, outcome: str, before_created: Any, *, horizon: Any = None
@@ -942,7 +447,7 @@ class Ledger:
         True
         """
         cutoff = _as_datetime(before_created)
-        hz = None if horizon is None else _iso_date(horizon, "horizon")
+        hz = None if horizon is None else iso_date(horizon, "horizon")
         best: tuple[dt.datetime, int, float] | None = None
         for seq, _, pl, _ in self._rows("forecast"):
             if pl["outcome"] != outcome or (hz is not None and pl["horizon"] != hz):
@@ -998,44 +503,8 @@ class Ledger:
         ...     ledger.resolved().empty
         True
         """
-        cols = ["seq", "forecast_id", "outcome", "as_of", "horizon", "created", "recorded_at",
-                "p", "prior_p", "y", "settled_on", "resolution_seq", "source", "hindcast",
-                "reliable"]
-        rows = self._rows()
-        status: dict[str, _Status] = {}
-        mirrored: set[str] = set()
-        for seq, kind, pl, _ in rows:
-            if kind == "resolution":
-                k, d = _Status.assertion(pl)
-                status.setdefault(pl["outcome"], _Status()).add(k, d, _Ref.of(seq, pl))
-                if pl.get("type") == "none":
-                    mirrored.add(pl["outcome"])
-        out = []
-        for seq, kind, pl, at in rows:
-            st = status.get(pl["outcome"])
-            if kind != "forecast" or st is None:
-                continue
-            got = st.resolve(pl["horizon"])
-            if got is None:
-                continue
-            y, settled, ref = got
-            hindcast = pl["as_of"] >= settled or at[:10] >= settled
-            if hindcast and not include_hindcasts:
-                continue
-            reliable = _reliability(pl)
-            if reliable_only and reliable is not True:
-                continue
-            out.append({"seq": seq, "forecast_id": pl["forecast_id"], "outcome": pl["outcome"],
-                        "as_of": pl["as_of"], "horizon": pl["horizon"],
-                        "created": pl["provenance"].get("created"), "recorded_at": at,
-                        "p": pl["p"],
-                        "prior_p": np.nan if pl.get("prior_p") is None else pl["prior_p"],
-                        "y": 1 - y if pl["outcome"] in mirrored else y, "settled_on": settled,
-                        "resolution_seq": ref.seq, "source": ref.source,
-                        "hindcast": hindcast, "reliable": reliable})
-        df = pd.DataFrame(out, columns=cols)
-        df["reliable"] = df["reliable"].astype(object)
-        return df
+        return ledger_status.resolved_frame(self._rows(), include_hindcasts=include_hindcasts,
+                              reliable_only=reliable_only)
 
     def score(self, spec: Spec | None = None, *, n_boot: int = 1000, seed: int | None = 0,
               include_hindcasts: bool = False, reliable_only: bool = False) -> pd.DataFrame:
@@ -1089,31 +558,9 @@ class Ledger:
             raise LedgerError(f"{self.where}: refusing to score: the ledger fails verification "
                               f"({len(check.problems)} problem(s): {shown}); scores of an "
                               "altered ledger prove nothing")
-        df = self.resolved(include_hindcasts=include_hindcasts)
-        reliable = df["reliable"]
-        bad, unknown = reliable.map(lambda v: v is False), reliable.map(lambda v: v is None)
-        excluded = {"excluded_unreliable": 0, "excluded_unknown_reliability": 0}
-        if reliable_only:
-            excluded = {"excluded_unreliable": int(bad.sum()),
-                        "excluded_unknown_reliability": int(unknown.sum())}
-            keep = ~(bad | unknown)
-            df, bad, unknown = df[keep].reset_index(drop=True), bad[keep], unknown[keep]
-        if len(df):
-            spec = load_spec() if spec is None else spec
-            df["base_rate"] = [climatology(spec, o, a, h)
-                               for o, a, h in zip(df["outcome"], df["as_of"], df["horizon"],
-                                                  strict=True)]
-        table = score_table(df, n_boot=n_boot, seed=seed)
-        outcomes = df["outcome"].to_numpy()
-        at = list(table.columns).index("n") + 1
-        for name, flags in (("n_unreliable", bad), ("n_unknown_reliability", unknown)):
-            per = pd.Series(flags.to_numpy(bool), dtype=int).groupby(outcomes).sum()
-            counts = [int(per.sum()) if o == ALL else int(per.get(o, 0))
-                      for o in table["outcome"]]
-            table.insert(at, name, pd.Series(counts, index=table.index, dtype=int))
-            at += 1
-        table.attrs.update(excluded)
-        return table
+        return ledger_status.score_resolved(self.resolved(include_hindcasts=include_hindcasts),
+                              load_spec() if spec is None else spec, n_boot=n_boot, seed=seed,
+                              reliable_only=reliable_only)
 
     def plot_history(self, outcome: str | list[str] | None = None, *,
                      horizon: Any = None) -> Figure:
@@ -1140,8 +587,6 @@ class Ledger:
         >>> type(fig).__name__
         'Figure'
         """
-        from iamg_forecast.calibration.plots import plot_history
-
         hist = self.history()
         known = list(dict.fromkeys(list(hist["outcome"])
                                    + list(self.resolutions()["outcome"])))
@@ -1153,7 +598,7 @@ class Ledger:
                 raise LedgerError(f"no recorded forecast of {n!r}" + (
                     f"; did you mean {hint[0]!r}?" if hint else
                     f"; recorded outcomes: {known}"))
-        hz = None if horizon is None else _iso_date(horizon, "horizon")
+        hz = None if horizon is None else iso_date(horizon, "horizon")
         return plot_history(hist, self.resolutions(), names, horizon=hz)
 
     def reliability_diagram(self, *, n_boot: int = 1000, seed: int | None = 0,
@@ -1184,46 +629,3 @@ class Ledger:
         res = corp(df["p"].to_numpy(float), df["y"].to_numpy(float), n_boot=n_boot, seed=seed)
         return plot_reliability(res, title=f"Ledger: {res.n} resolved forecasts, "
                                            f"BS {res.score:.3f}, MCB p={res.mcb_pvalue:.2g}")
-
-
-# ---- climatology -----------------------------------------------------------------------------
-DAYS_PER_MONTH = 365.25 / 12
-
-
-def _months(a: str, b: str) -> float:
-    """Months (of 30.44 days) from ``a`` to ``b``, never negative."""
-    days = (dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days
-    return max(days, 0) / DAYS_PER_MONTH
-
-
-def climatology(spec: Spec, outcome: str, as_of: str, horizon: str) -> float:
-    """Reference-class probability that ``outcome`` resolves yes for a window ``as_of``–horizon.
-
-    Assumes a constant monthly hazard. ``per: month`` rates give ``1 - (1 - r)^m`` over the
-    ``m`` months of the window. ``per: horizon`` rates hold from the scenario start to the
-    default horizon (``m0`` months) and are rescaled to the window: an event or choice becomes
-    ``1 - (1 - r)^(m / m0)``, a none-outcome ``r^(m / m0)``. NaN when the outcome has no
-    reference class.
-
-    Examples
-    --------
-    >>> spec = load_spec()
-    >>> round(climatology(spec, "deadlock_persists", "2025-11-01", "2026-12-31"), 3)
-    0.125
-    """
-    try:
-        o = spec.outcome(outcome)
-    except KeyError:
-        return float("nan")
-    rc = o.reference_class
-    if rc is None:
-        return float("nan")
-    m = _months(as_of, horizon)
-    if rc.per == "month":
-        surv_month = 1 - rc.base_rate
-        return float(surv_month**m) if o.type == "none" else float(1 - surv_month**m)
-    start = f"{spec.scenario.start_month}-01"
-    m0 = _months(start, spec.scenario.default_horizon) or 1.0
-    if o.type == "none":
-        return float(rc.base_rate ** (m / m0))
-    return float(1 - (1 - rc.base_rate) ** (m / m0))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from iamg_forecast.calibration.uniformity import band_gamma, uniformity_pvalue
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -29,7 +31,7 @@ def ecdf_band(pit: np.ndarray, prob: float = 0.95, grid: int = 200
 
     The band is pointwise Binomial at the adjusted level that makes it simultaneous (simulated
     once per sample size, shared with
-    :func:`~.simulation_based.uniformity_pvalue`), evaluated on a grid of at most
+    :func:`~.uniformity.uniformity_pvalue`), evaluated on a grid of at most
     ``grid`` points for drawing.
 
     Returns
@@ -44,8 +46,6 @@ def ecdf_band(pit: np.ndarray, prob: float = 0.95, grid: int = 200
     True
     """
     from arviz_stats.ecdf_utils import compute_ecdf, get_pointwise_confidence_band
-
-    from iamg_forecast.calibration.simulation_based import band_gamma
 
     pit = np.asarray(pit, dtype=float)
     n = pit.size
@@ -84,8 +84,6 @@ def plot_pit_ecdf(pit: np.ndarray, *, title: str = "PIT", prob: float = 0.95,
     1
     """
     from matplotlib.figure import Figure
-
-    from iamg_forecast.calibration.simulation_based import uniformity_pvalue
 
     if ax is None:
         fig = Figure(figsize=(4.2, 3.0), layout="constrained")

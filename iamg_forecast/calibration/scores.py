@@ -196,7 +196,7 @@ def pav(p: ArrayLike, y: ArrayLike) -> np.ndarray:
     Parameters
     ----------
     p : array_like
-        Forecast probabilities.
+        Forecast probabilities (pooled where equal).
     y : array_like
         Outcomes, 0 or 1.
 

@@ -90,7 +90,7 @@ def seed_pattern(model: ScenarioModel, items: Iterable[Evidence], *, as_of: dt.d
     return EvidencePattern(cells=cells, as_of=as_of, horizon=horizon)
 
 
-def _report(kind: int, eta: float, r: float, ind, rng: np.random.Generator) -> float:
+def draw_report(kind: int, eta: float, r: float, ind, rng: np.random.Generator) -> float:
     """One report of indicator ``ind`` (of kind ``kind``, its position in the registry) graded
     ``r``: true with probability ``r``, else drawn from the kind's false-report distribution.
     """
@@ -276,7 +276,7 @@ def simulate_worlds(model: ScenarioModel, pattern: EvidencePattern, n: int, seed
         for (i, m), r in sorted(pattern.cells.items()):
             data["ind_observed"][i, m] = 1.0
             data["ind_rel"][i, m] = r
-            data["ind_value"][i, m] = _report(int(kinds[i]), float(eta[i, m]), r,
+            data["ind_value"][i, m] = draw_report(int(kinds[i]), float(eta[i, m]), r,
                                               spec.indicators[i], rng)
         truth = outcome_truth(model, hz, rng)
         ev = truth.event_month

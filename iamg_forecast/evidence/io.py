@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from iamg_forecast.files import read_text_bounded, write_atomic
 from iamg_forecast.spec import Spec, load_yaml
 
 __all__ = ["read_evidence_file", "read_rows", "write_evidence_file", "COLUMNS",
-           "csv_escape", "csv_unescape"]
+           "csv_escape", "csv_unescape", "seed_evidence_path", "seed_evidence"]
 
 COLUMNS = ("id",) + CONTENT_FIELDS
 #: Columns holding text, escaped against formula injection on export and unescaped on import.
@@ -46,6 +47,29 @@ TEXT_COLUMNS = ("id", "indicator", "source", "reliability", "note", "url", "quot
                 "duplicate_of", "corroborates")
 _FORMULA_START = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
 
+
+
+def seed_evidence_path() -> Path:
+    """Path of the bundled evidence file with the dated facts of the January 2026 analysis.
+
+    Examples
+    --------
+    >>> seed_evidence_path().name
+    'seed_evidence.yaml'
+    """
+    return Path(str(resources.files("iamg_forecast") / "data" / "seed_evidence.yaml"))
+
+
+def seed_evidence() -> list[Evidence]:
+    """The items of the bundled seed evidence, in file order (each one validated on its own).
+
+    Examples
+    --------
+    >>> all(isinstance(e, Evidence) for e in seed_evidence())
+    True
+    """
+    raw = yaml.safe_load(seed_evidence_path().read_text(encoding="utf-8"))
+    return [Evidence(**row) for row in raw["evidence"]]
 
 def csv_escape(cell: str) -> str:
     """A text cell a spreadsheet reads as text, never as a formula (see the module docstring).

@@ -135,7 +135,7 @@ class Evidence(BaseModel):
         if info.field_name == "period_start" and (v is None or v == ""):
             return None
         try:
-            return parse_date(v.strip() if isinstance(v, str) else v)
+            return parse_date(v)
         except ValueError:
             raise ValueError(f"expected an ISO date YYYY-MM-DD, got {short(v)}") from None
 

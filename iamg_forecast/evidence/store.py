@@ -32,7 +32,7 @@ from iamg_forecast.evidence.items import (
     check_against_spec,
     validation_problems,
 )
-from iamg_forecast.files import check_writable_target, is_sqlite_or_absent
+from iamg_forecast.files import SQLiteHandle, check_writable_target, is_sqlite_or_absent
 from iamg_forecast.spec import Spec, load_spec, parse_date
 
 __all__ = ["EvidenceLog", "SCHEMA_VERSION"]
@@ -68,7 +68,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-class EvidenceLog:
+class EvidenceLog(SQLiteHandle):
     """Dated, sourced, graded evidence in an embedded SQLite file (or in memory).
 
     Examples
@@ -151,16 +151,6 @@ class EvidenceLog:
         conn = sqlite3.connect(":memory:", isolation_level=None)
         return cls(conn, spec or load_spec(), ":memory:")
 
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> EvidenceLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _write(self, fn):
         """Run ``fn(conn)`` in one IMMEDIATE transaction, retrying while the file is busy."""
         delay = 0.01
@@ -237,7 +227,7 @@ class EvidenceLog:
             When ``when`` is neither a date, a datetime nor such a string.
         """
         if isinstance(when, str):
-            text = when.strip()
+            text = when
             try:
                 if "T" in text and _ISO_DATETIME.fullmatch(text):
                     when = dt.datetime.fromisoformat(text)
