@@ -295,11 +295,9 @@ def _positive_prior(v: PriorSpec, what: str) -> PriorSpec:
     return v
 
 
-class Link(_Strict):
-    """A causal edge ``parent -> child`` with a sign from the seed and a prior on its size."""
+class _SignedEffect(_Strict):
+    """A signed effect: ``sign`` from the seed, a positive prior on its size, the passage."""
 
-    parent: str
-    child: str
     sign: Sign
     effect: PriorSpec
     quote: str | None = None
@@ -308,6 +306,13 @@ class Link(_Strict):
     @classmethod
     def _positive(cls, v: PriorSpec) -> PriorSpec:
         return _positive_prior(v, "effect sizes")
+
+
+class Link(_SignedEffect):
+    """A causal edge ``parent -> child`` with a sign from the seed and a prior on its size."""
+
+    parent: str
+    child: str
 
 
 class Loading(_Strict):
@@ -380,21 +385,13 @@ class ReferenceClass(_Strict):
     source: str
 
 
-class OutcomeEffect(_Strict):
+class OutcomeEffect(_SignedEffect):
     """Once ``outcome`` has happened, this outcome's monthly hazard logit moves by ``sign``
     times ``effect`` (from the month after). The seed: harsh sanctions after uncoordinated
     attacks; aid tied to verifiable disarmament and to who leads the next government.
     """
 
     outcome: str
-    sign: Sign
-    effect: PriorSpec
-    quote: str | None = None
-
-    @field_validator("effect")
-    @classmethod
-    def _positive(cls, v: PriorSpec) -> PriorSpec:
-        return _positive_prior(v, "effect sizes")
 
 
 #: At most this many outcomes may move one outcome's hazard (its forecast follows every
