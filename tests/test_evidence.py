@@ -30,6 +30,7 @@ from iamg_forecast.evidence import (
     usable_items,
 )
 from iamg_forecast.evidence.cells import legacy_evidence_hash
+from iamg_forecast.spec import month_end
 
 WORKER = Path(__file__).resolve().parent / "helpers" / "import_worker.py"
 GOOD = dict(indicator="rial_sharp_depreciation", date="2026-01-15", value=1, source="x",
@@ -166,6 +167,22 @@ def test_non_utf8_file_is_an_evidence_error_naming_it(spec, tmp_path):
         read_evidence_file(path, spec)
     with pytest.raises(EvidenceError, match="is a directory"):
         read_evidence_file(tmp_path, spec)
+
+
+def test_seed_items_are_dated_by_event_with_the_page_behind_the_day(seed_items):
+    """The bundled seed is dated by when each event happened (the rule in its header): every
+    item links the public page behind its day, an item left on a month's last day says that no
+    day was found, and a duplicate dated apart from the report it repeats is an earlier report."""
+    by_id = {e.id: e for e in seed_items}
+    for e in seed_items:
+        assert e.url and e.url.startswith("https://"), e.id
+        if e.date == month_end(e.date):
+            assert "day not found in public sources" in (e.note or "").lower(), e.id
+        if e.duplicate_of and e.date != by_id[e.duplicate_of].date:
+            assert e.date < by_id[e.duplicate_of].date, e.id
+    # the analysis gives months; its events fall on many days of two of them
+    assert len({e.date for e in seed_items}) >= 10
+    assert {e.date.strftime("%Y-%m") for e in seed_items} == {"2025-12", "2026-01"}
 
 
 def test_duplicate_counts_when_its_target_is_retracted(log):

@@ -39,13 +39,14 @@ def report(indicator, value=1, reliability="A1", date="2026-02-10", **kw) -> Evi
 def test_what_if_refits_when_pareto_k_is_high_and_matches_a_direct_fit(model, seed_items,
                                                                        default_fit):
     """Every event outcome reported as happened in February: one what-if call whose importance
-    weights are too uneven (k = 1.23), so ``refit="auto"`` (the default) refits.
+    weights are too uneven (k = 1.08), so ``refit="auto"`` (the default) refits.
 
-    No single report of the seed's kind reaches k > 0.7 on this fit (the largest of those
-    tried is 0.28, an outcome reported as happened): a binary report's likelihood is bounded
-    and an outcome report moves one hazard. Reports of 25 or more attacks in a month do, but
-    their refits have divergent transitions (the gates fail), so their Monte Carlo errors
-    cannot be trusted for a comparison.
+    No single report of the seed's kind reaches k > 0.7 on this fit: of the 42 tried (each
+    event outcome reported as happened and each binary indicator reported, A1, on 2026-02-10)
+    the largest is 0.64, Maliki's withdrawal, and the next 0.33. A binary report's likelihood
+    is bounded and an outcome report moves one hazard. Reports of 25 or more attacks in a
+    month do, but their refits have divergent transitions (the gates fail), so their Monte
+    Carlo errors cannot be trusted for a comparison.
     """
     new = [report(o) for o in EVENTS]
     auto = default_fit.what_if(*new)
@@ -58,16 +59,19 @@ def test_what_if_refits_when_pareto_k_is_high_and_matches_a_direct_fit(model, se
     pm = [names.index(o) for o in PM]
     # the events are resolved: certain in both
     assert (probs(auto)[ev] == 1.0).all() and (probs(direct)[ev] == 1.0).all()
-    # The unresolved outcomes agree within Z combined standard errors (about 0.006 each).
-    # Measured against direct fits with seeds 12-16: at most 2.0 of them (0.9 with seed 12).
+    # The unresolved outcomes agree within Z combined standard errors (about 0.01 each).
+    # Measured against direct fits with seeds 12-16: at most 1.6 of them (0.95 with seed 12,
+    # whose direct fit misses the tail-ESS gate, 320 < 400: its 5% and 95% quantiles are short
+    # of draws, not the means compared here, whose errors come from their own ESS).
     se = np.sqrt(mcse(auto) ** 2 + mcse(direct) ** 2)[pm]
     diff = np.abs(probs(auto) - probs(direct))[pm]
     assert (diff < Z * se).all(), (diff, se)
-    # The refit was needed: PSIS alone is 7.3 to 9.0 combined errors away from the direct
-    # fit on some PM outcome (direct seeds 12-16), so the test fails if no refit ran.
+    # The refit was needed: PSIS alone fails the agreement above, being more than Z combined
+    # errors away from the direct fit on some PM outcome, so the test fails if no refit ran.
+    # Measured: 6.3 to 7.4 errors over direct seeds 12-16 (6.3 with seed 12).
     psis = default_fit.what_if(*new, refit="never")
     assert psis.path == "psis"
-    assert (np.abs(probs(psis) - probs(direct))[pm] / se).max() > 2 * Z
+    assert (np.abs(probs(psis) - probs(direct))[pm] / se).max() > Z
 
 
 # ---- attribution against leave-one-out refits -------------------------------------------------
@@ -77,14 +81,14 @@ def attribution(default_fit):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("item_id", ["seed-sudani-suspends", "seed-iran-unrest"])
+@pytest.mark.parametrize("item_id", ["seed-sudani-suspends", "seed-executions-halted"])
 def test_attribution_matches_leave_one_out_refits(model, seed_items, default_fit, attribution,
                                                   item_id):
     """The default path (PSIS leave-one-out, k <= 0.7 here) against refitting without the item.
 
-    The two items that move the forecast most (largest shifts 0.115 and 0.029). Measured over
-    refit seeds 12-14: at most 1.7 and 2.5 combined standard errors (each error at most
-    0.013).
+    The two items that move the forecast most (largest shifts 0.117 and 0.034; the next is
+    seed-iran-unrest at 0.026). Measured over refit seeds 12-14: at most 1.8 and 1.9 combined
+    standard errors (each error at most 0.013).
     """
     rows = attribution[attribution["item"] == item_id].set_index("outcome")
     assert (rows["method"] == "psis").all() and rows["reliable"].all()
@@ -100,8 +104,8 @@ def test_attribution_matches_leave_one_out_refits(model, seed_items, default_fit
                  + mcse(refit) ** 2)
     assert (np.abs(shift - refit_shift) < Z * se).all(), (shift, refit_shift, se)
     # and the item does move the forecast: a zero shift would fail here (measured with the
-    # refit seed 12: 8.9 and 3.7 combined errors for the most-moved outcome; seeds 13-14
-    # give 9.6-10.0 and 2.7-3.2, so the second item's margin rests on the seed)
+    # refit seed 12: 9.4 and 5.6 combined errors for the most-moved outcome; seeds 13-14
+    # give 8.7-9.3 and 4.2-4.4)
     assert (np.abs(refit_shift) / se).max() > Z
 
 
@@ -121,14 +125,14 @@ def test_attribution_refits_an_item_whose_k_is_high(model, seed_items):
     shift = rows["shift"].reindex(model.spec.outcome_names).to_numpy()
     np.testing.assert_allclose(shift, probs(fc) - probs(alt), rtol=0, atol=1e-12)
     # ... and agrees with an independent refit within Z combined errors (measured against
-    # seeds 12-15: 1.5, 1.6, 2.3, 1.4; the errors are at most 0.007). With seed 11 for the
-    # forecast the same comparisons gave 1.9, 3.3, 2.1, 3.2: over 16 such pairs of
-    # default-size fits, 4 exceeded 2.5: the errors from each run's ESS may understate the
-    # spread between runs by up to about a fifth, and the seed-21 margin leaves room for it.
+    # seeds 12-15: 2.0, 2.6, 1.5, 1.5; the errors are at most 0.009). With seed 11 for the
+    # forecast the same comparisons gave 2.6, 1.6, 1.7, 2.0. With right errors the largest of
+    # 9 normal ratios exceeds 2.5 in about 1 pair in 9; 2 of these 8 pairs did: the errors from
+    # each run's ESS may understate the spread between runs a little, and Z leaves room for it.
     other = iaf.forecast(model, seed_items, as_of=fc.as_of, seed=12)
     se = np.sqrt(mcse(alt) ** 2 + mcse(other) ** 2)
     assert (np.abs(probs(alt) - probs(other)) < Z * se).all()
-    # 25 attacks raise the chance of an uncoordinated attack (measured: by 0.16)
+    # 25 attacks raise the chance of an uncoordinated attack (measured: by 0.15)
     assert shift[model.spec.outcome_names.index("uncoordinated_attack")] > Z * se.max()
 
 
@@ -172,7 +176,7 @@ def test_a_stronger_grade_moves_every_outcome_at_least_as_far(default_fit, new):
     false-report likelihood, the same in every draw, so on the same draws the shift
     ``r C / (r S + (1 - r) F)`` grows in ``r`` with a fixed sign: exact for raw weights, and
     only Pareto smoothing of the largest weights can perturb it (the smallest margin measured
-    is 5e-6, against a tolerance of 1e-4). A report of 6 attacks moves the forecast the same at
+    is 2e-5, against a tolerance of 1e-4). A report of 6 attacks moves the forecast the same at
     every grade: a false report of 6 attacks is all but impossible under the false-report rate
     of 0.2 a month (Poisson probability 7e-8), so the likelihood treats it as true.
     """
@@ -183,11 +187,11 @@ def test_a_stronger_grade_moves_every_outcome_at_least_as_far(default_fit, new):
     assert (np.abs(stronger) >= np.abs(weaker) - 1e-4).all(), shifts
     moved = np.abs(stronger) > 1e-3
     assert (np.sign(stronger) == np.sign(weaker))[moved].all(), shifts
-    # the report moves something (measured: 0.0026 to 0.11 at A1)
+    # the report moves something (measured: 0.0045 to 0.087 at A1)
     assert np.abs(shifts[0]).max() > 2e-3
     if new.indicator != "iamg_attacks_count" or new.value == 0:
         # and the grade matters: E5 moves the most-moved outcome less than half as far as A1
-        # (measured ratios 0.05 to 0.34)
+        # (measured ratios 0.06 to 0.34)
         j = np.abs(shifts[0]).argmax()
         assert abs(shifts[-1, j]) < 0.5 * abs(shifts[0, j]), shifts[:, j]
 
@@ -197,7 +201,7 @@ def test_a_weak_grade_moves_less_than_a_strong_one_on_refits(model, seed_items, 
     """The same report graded A1 and E5, each fitted directly (not reweighted): the A1 fit
     moves every outcome at least as far, in the same direction, within Monte Carlo error.
 
-    A public rift between militias (PSIS shifts at A1 up to 0.075, at E5 up to 0.023). The
+    A public rift between militias (PSIS shifts at A1 up to 0.070, at E5 up to 0.022). The
     comparison of ``|shift_A1| >= |shift_E5|`` allows Z combined standard errors of the two
     refits (the base fit is common to both shifts).
     """
@@ -210,7 +214,7 @@ def test_a_weak_grade_moves_less_than_a_strong_one_on_refits(model, seed_items, 
     clear = np.abs(e) > Z * se   # E5 moved it beyond noise: then A1 moved it the same way
     assert (np.sign(a) == np.sign(e))[clear].all(), (a, e, se)
     # The rift raises militia fragmentation by much more at A1 than at E5 (measured on these
-    # refits: 0.070 and 0.014, 9.3 combined errors of 0.006 apart; the first inequality
-    # above holds with at least 0.010 to spare)
+    # refits: 0.063 and 0.016, 7.8 combined errors of 0.006 apart; the first inequality
+    # above holds with at least 0.014 to spare)
     j = model.spec.outcome_names.index("militia_fragmentation")
     assert a[j] - e[j] > Z * se[j], (a[j], e[j], se[j])

@@ -10,6 +10,7 @@ from pathlib import Path
 import html5lib
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.report import build_context, render_html
@@ -44,13 +45,17 @@ def outputs(hostile_fc, tmp_path_factory):
             "json": json.loads(hostile_fc.to_json()), "path": path}
 
 
-def test_html_is_valid_and_self_contained(outputs):
+def test_html_is_valid_and_self_contained(outputs, hostile_fc):
     text = outputs["html"]
     html5lib.HTMLParser(strict=True).parse(text)
-    # every src is a data URI; the only http(s) hrefs are analyst links
+    # every src is a data URI; the only hrefs are the http(s) links of the evidence items (the
+    # seed's sources and the hostile item's), escaped; never the javascript: one
     assert all(s.startswith("data:") for s in re.findall(r'src="([^"]*)"', text))
-    for href in re.findall(r'href="([^"]*)"', text):
-        assert href.startswith("https://example.org/")
+    links = {str(escape(e.url)) for e in hostile_fc.items
+             if e.url and e.url.startswith(("http://", "https://"))}
+    hrefs = re.findall(r'href="([^"]*)"', text)
+    assert hrefs and set(hrefs) <= links, set(hrefs) - links
+    assert "https://example.org/x?a=&lt;b&gt;" in hrefs
     assert "Content-Security-Policy" in text
     assert "<link" not in text and "@import" not in text and "<script" not in text.lower()
 
