@@ -351,7 +351,7 @@ class Forecast:
             # the fit whose draws these are: a what-if reweights them to its own evidence
             **self._fit_origin(),
             "versions": package_versions(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         }
         object.__setattr__(self, "provenance", prov)
         return self

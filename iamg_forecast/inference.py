@@ -166,17 +166,17 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
     kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
               "cores": min(defaults.CORES, chains), "progress_bar": progress}
-    for target_accept in (defaults.TARGET_ACCEPT, defaults.TARGET_ACCEPT_RETRY):
+    for attempt, target_accept in enumerate((defaults.TARGET_ACCEPT,
+                                             *defaults.TARGET_ACCEPT_RETRY)):
         kwargs["target_accept"] = target_accept
-        if target_accept == defaults.TARGET_ACCEPT_RETRY:
-            kwargs["tune"] = 2 * tune   # smaller steps adapt more slowly
+        kwargs["tune"] = 2 ** attempt * tune   # smaller steps adapt more slowly
         if save_warmup:
             tree = with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
         else:
             raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
             tree = posterior_tree(raw, compiled, keep=STORED_VARS,
                                   derive=lambda post: derived_vars(post, model))
-        # divergent transitions: redo the fit once with smaller steps (the same seed)
+        # divergent transitions: redo the fit with smaller steps (the same seed)
         if not int(tree["sample_stats"]["diverging"].sum()):
             break
     # the same seed gives the same draws only on the same backend: provenance records it,
