@@ -28,6 +28,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from iamg_forecast.registry import Registry
+
 __all__ = ["PriorFamily", "FAMILIES", "register_family", "unregister_family", "get_family",
            "positive_families"]
 
@@ -156,33 +158,12 @@ class StudentT(PriorFamily):
 
 
 #: The registry: family name -> entry, in registration order.
-FAMILIES: dict[str, PriorFamily] = {}
+FAMILIES: Registry = Registry("prior family")
 
 
-def register_family(family: PriorFamily) -> PriorFamily:
-    """Add ``family`` to :data:`FAMILIES` (its name and kernel code must be new).
-
-    Examples
-    --------
-    >>> register_family(Gamma())
-    Traceback (most recent call last):
-    ...
-    ValueError: prior family 'Gamma' is already registered
-    """
-    if family.name in FAMILIES:
-        raise ValueError(f"prior family {family.name!r} is already registered")
-    taken = {f.kernel_code: f.name for f in FAMILIES.values() if f.kernel_code is not None}
-    if family.kernel_code is not None and family.kernel_code in taken:
-        raise ValueError(f"kernel code {family.kernel_code} is {taken[family.kernel_code]!r}'s")
-    FAMILIES[family.name] = family
-    return family
-
-
-def unregister_family(name: str) -> None:
-    """Remove a family registered with :func:`register_family` (the built-in ones stay)."""
-    if name in _BUILT_IN:
-        raise ValueError(f"the built-in family {name!r} cannot be removed")
-    FAMILIES.pop(name)
+#: Add an entry (its name and kernel code must be new) / remove one added later.
+register_family = FAMILIES.add
+unregister_family = FAMILIES.remove
 
 
 def get_family(name: str) -> PriorFamily:
@@ -220,4 +201,4 @@ def positive_families() -> list[str]:
 
 for _f in (Normal(), HalfNormal(), LogNormal(), Gamma(), Exponential(), Beta(), StudentT()):
     register_family(_f)
-_BUILT_IN = frozenset(FAMILIES)
+FAMILIES.seal()

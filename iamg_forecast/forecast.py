@@ -344,6 +344,10 @@ class Forecast:
             "sampler_backend": ((self.idata.attrs.get("sampler_backend")
                                  if self.idata is not None else None)
                                 or self.provenance.get("sampler_backend", "unknown")),
+            # why the PyMC graph was sampled when the kernel was asked for (None: it was not)
+            "sampler_backend_reason": ((self.idata.attrs.get("sampler_backend_reason")
+                                        if self.idata is not None else None)
+                                       or self.provenance.get("sampler_backend_reason")),
             # NUTS's target acceptance: the default, or the retry's after divergences
             "target_accept": ((self.idata.attrs.get("target_accept")
                                if self.idata is not None else None)
@@ -869,7 +873,7 @@ class Forecast:
             if date <= self.as_of:
                 date = self.as_of
             for i, ind in enumerate(self.spec.indicators):
-                if ind.kind == "continuous" or self.data["ind_observed"][i, m] > 0:
+                if not get_kind(ind.kind).absence or self.data["ind_observed"][i, m] > 0:
                     continue
                 # The report model of the likelihood gives, per draw, the probability that a
                 # source graded ``reliability`` monitors the indicator and finds it absent; a

@@ -31,6 +31,7 @@ import scipy.special as sps
 from scipy import stats
 
 from iamg_forecast import defaults
+from iamg_forecast.registry import Registry
 
 __all__ = ["IndicatorKind", "ReportConstants", "KINDS", "register_kind", "unregister_kind",
            "get_kind", "kind_index", "kind_at", "count_predictive", "normal_logpdf",
@@ -102,6 +103,10 @@ class IndicatorKind(ABC):
         ``P(Y <= y)``; otherwise a tail is two-sided.
     absence : bool
         A monitored month without a report is an observation of value 0.
+    additive : bool
+        Reports may state the period they cover (``period_start``), and reports of disjoint
+        parts of a month, or the parts of a running total, add up to the month's value
+        (:func:`iamg_forecast.evidence.cells.count_cells`).
     capacity : int
         Observed cells of this kind the compiled graph holds before it grows (powers of two).
     kernel_code : int or None
@@ -115,6 +120,7 @@ class IndicatorKind(ABC):
     optional: ClassVar[tuple[str, ...]] = ()
     discrete: ClassVar[bool]
     absence: ClassVar[bool]
+    additive: ClassVar[bool] = False
     capacity: ClassVar[int] = 16
     kernel_code: ClassVar[int | None] = None
 
@@ -251,6 +257,7 @@ class Count(IndicatorKind):
     optional = ("dispersion",)
     discrete = True
     absence = True
+    additive = True
     kernel_code = 1
 
     def loglik(self, eta, y, scale, ops):
@@ -360,33 +367,12 @@ class Continuous(IndicatorKind):
 
 #: The registry: kind name -> entry, in registration order (an entry's position is its index
 #: in the model's per-indicator ``kind`` array and in the names of its cell slots).
-KINDS: dict[str, IndicatorKind] = {}
+KINDS: Registry = Registry("indicator kind")
 
 
-def register_kind(kind: IndicatorKind) -> IndicatorKind:
-    """Add ``kind`` to :data:`KINDS` (its name and kernel code must be new).
-
-    Examples
-    --------
-    >>> register_kind(Binary())
-    Traceback (most recent call last):
-    ...
-    ValueError: indicator kind 'binary' is already registered
-    """
-    if kind.name in KINDS:
-        raise ValueError(f"indicator kind {kind.name!r} is already registered")
-    taken = {k.kernel_code: k.name for k in KINDS.values() if k.kernel_code is not None}
-    if kind.kernel_code is not None and kind.kernel_code in taken:
-        raise ValueError(f"kernel code {kind.kernel_code} is {taken[kind.kernel_code]!r}'s")
-    KINDS[kind.name] = kind
-    return kind
-
-
-def unregister_kind(name: str) -> None:
-    """Remove a kind registered with :func:`register_kind` (the built-in ones stay)."""
-    if name in _BUILT_IN:
-        raise ValueError(f"the built-in kind {name!r} cannot be removed")
-    KINDS.pop(name)
+#: Add an entry (its name and kernel code must be new) / remove one added later.
+register_kind = KINDS.add
+unregister_kind = KINDS.remove
 
 
 def get_kind(name: str | IndicatorKind) -> IndicatorKind:
@@ -428,7 +414,7 @@ def kind_at(index: int) -> IndicatorKind:
 
 for _k in (Binary(), Count(), Continuous()):
     register_kind(_k)
-_BUILT_IN = frozenset(KINDS)
+KINDS.seal()
 
 
 # ---- a graded report: the likelihood's mixture and its predictive distribution ---------------

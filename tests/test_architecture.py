@@ -20,7 +20,8 @@ ROOT = Path(iaf.__file__).resolve().parent
 # Layers, lowest first: a module's layer is its first name below the package. The package's
 # public facade (``iamg_forecast``) sits above every layer it gathers and below the command
 # line, which speaks only the public API; ``python -m iamg_forecast`` runs the command line.
-ORDER = ["errors", "defaults", "language", "files", "kinds", "families", "spec", "evidence",
+ORDER = ["errors", "defaults", "language", "files", "registry", "kinds", "families", "spec",
+         "evidence",
          "likelihood", "model",
          "priorcheck", "kernel", "inference", "forecast_settings", "saved_forecast", "forecast",
          "report", "calibration", "backtest", "iamg_forecast", "cli", "__main__"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from iamg_forecast.errors import EvidenceError, Problem
 from iamg_forecast.evidence.items import Evidence
-from iamg_forecast.kinds import cell_terms, kind_at
+from iamg_forecast.kinds import cell_terms, get_kind, kind_at
 from iamg_forecast.spec import Spec, month_end, parse_date
 
 __all__ = ["model_data", "count_cells", "observed_through", "evidence_hash", "legacy_evidence_hash",
@@ -454,7 +454,7 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | Non
             c = spec.choices(o.group).index(o.name)
             steps[groups.index(o.group)].append((e.date, STEP_ORDER["formation"],
                                                  Step(m, "formation", c)))
-    counts = {i for i, ind in enumerate(spec.indicators) if ind.kind == "count"}
+    counts = {i for i, ind in enumerate(spec.indicators) if get_kind(ind.kind).additive}
     for (i, m), group in cells.items():
         if i not in counts:
             v, r = _resolve(group, reliab)

@@ -21,7 +21,7 @@ from pydantic import (
 
 from iamg_forecast import defaults
 from iamg_forecast.errors import Problem, short
-from iamg_forecast.kinds import get_kind
+from iamg_forecast.kinds import IndicatorKind, get_kind
 from iamg_forecast.spec import (
     INFO_GRADES,
     SOURCE_GRADES,
@@ -298,7 +298,7 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
         return problems + _certain_problems(item, where, "an outcome")
     ind = spec.indicator(item.indicator)
     kind = get_kind(ind.kind)
-    problems += _period_problems(item, where, ind.kind)
+    problems += _period_problems(item, where, kind)
     if item.monitored_absent and not kind.absence:
         problems.append(Problem(where, "monitored_absent", f"a {kind.name} indicator is "
                                 "measured, not absent: log the measured value instead", True))
@@ -308,16 +308,17 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     return problems
 
 
-def _period_problems(item: Evidence, where: str, kind: str) -> list[Problem]:
+def _period_problems(item: Evidence, where: str, kind: IndicatorKind) -> list[Problem]:
     """A stated period is for counts; a count's own period lies within one calendar month (a
     running total may start earlier: its monthly parts are differences of totals).
     """
     if item.period_start is None:
         return []
     field = "running_total" if item.running_total else "period_start"
-    if kind != "count":
-        return [Problem(where, field, f"periods and running totals are for count indicators; "
-                        f"this one is {kind}", str(item.period_start))]
+    if not kind.additive:
+        return [Problem(where, field, f"periods and running totals are for indicators whose "
+                        f"reports add up (counts); this one is {kind.name}",
+                        str(item.period_start))]
     if not item.running_total and (item.period_start.year, item.period_start.month) != (
             item.date.year, item.date.month):
         return [Problem(where, "period_start", f"a count's period must lie within one calendar "
