@@ -94,40 +94,20 @@ class Normal(PriorFamily):
         return params["mu"] + params["sigma"] * z
 
 
-class HalfNormal(PriorFamily):
-    """HalfNormal(sigma), log-transformed by PyMC."""
+class PyMCFamily(PriorFamily):
+    """A family built as PyMC's distribution of the same name, with PyMC's default transform
+    (log for the positive ones); its fields are given per entry.
 
-    name = "HalfNormal"
-    params = {"sigma": "scale"}
-    support = "positive"
-    kernel_code = 1
+    Examples
+    --------
+    >>> PyMCFamily("Exponential", {"lam": "positive"}, "positive", 4).variable_name("b")
+    'b_exponential'
+    """
 
-
-class LogNormal(PriorFamily):
-    """LogNormal(mu, sigma), log-transformed by PyMC."""
-
-    name = "LogNormal"
-    params = {"mu": "real", "sigma": "scale"}
-    support = "positive"
-    kernel_code = 2
-
-
-class Gamma(PriorFamily):
-    """Gamma(alpha, beta) (rate ``beta``), log-transformed by PyMC."""
-
-    name = "Gamma"
-    params = {"alpha": "positive", "beta": "positive"}
-    support = "positive"
-    kernel_code = 3
-
-
-class Exponential(PriorFamily):
-    """Exponential(lam), log-transformed by PyMC."""
-
-    name = "Exponential"
-    params = {"lam": "positive"}
-    support = "positive"
-    kernel_code = 4
+    def __init__(self, name: str, params: dict[str, str], support: str,
+                 kernel_code: int | None) -> None:
+        self.name, self.params, self.support = name, params, support  # type: ignore[misc]
+        self.kernel_code = kernel_code  # type: ignore[misc]
 
 
 class Beta(PriorFamily):
@@ -146,15 +126,6 @@ class Beta(PriorFamily):
 
         p = pm.Beta(variable, alpha=params["alpha"], beta=params["beta"], shape=n)
         return pt.log(p) - pt.log1p(-p)
-
-
-class StudentT(PriorFamily):
-    """StudentT(nu, mu, sigma), untransformed."""
-
-    name = "StudentT"
-    params = {"nu": "positive", "mu": "real", "sigma": "scale"}
-    support = "real"
-    kernel_code = 6
 
 
 #: The registry: family name -> entry, in registration order.
@@ -199,6 +170,12 @@ def positive_families() -> list[str]:
     return sorted(n for n, f in FAMILIES.items() if f.support == "positive")
 
 
-for _f in (Normal(), HalfNormal(), LogNormal(), Gamma(), Exponential(), Beta(), StudentT()):
+for _f in (Normal(),
+           PyMCFamily("HalfNormal", {"sigma": "scale"}, "positive", 1),
+           PyMCFamily("LogNormal", {"mu": "real", "sigma": "scale"}, "positive", 2),
+           PyMCFamily("Gamma", {"alpha": "positive", "beta": "positive"}, "positive", 3),  # rate
+           PyMCFamily("Exponential", {"lam": "positive"}, "positive", 4),
+           Beta(),
+           PyMCFamily("StudentT", {"nu": "positive", "mu": "real", "sigma": "scale"}, "real", 6)):
     register_family(_f)
 FAMILIES.seal()
