@@ -5,11 +5,14 @@ Run: .venv/bin/python scripts/seed_gates.py
 import iamg_forecast as iaf
 from iamg_forecast.evidence.io import seed_evidence
 
-m = iaf.load_model(); items = seed_evidence()
-ok = 0
-for s in range(1, 13):
-    fc = iaf.forecast(m, items, seed=s)
+model = iaf.load_model()
+items = seed_evidence()
+passed = 0
+print("seed ok max_rhat min_bulk_ess min_tail_ess divergences min_bfmi target_accept")
+for seed in range(1, 13):
+    fc = iaf.forecast(model, items, seed=seed)
     d = fc.diagnostics
-    ok += fc.ok
-    print(s, fc.ok, round(d.r_hat, 4), int(d.ess_bulk), int(d.ess_tail), d.divergences, round(d.bfmi, 2), d.problems, fc.provenance.get("target_accept"), flush=True)
-print("passed", ok, "of 12")
+    passed += fc.ok
+    print(seed, fc.ok, round(d.r_hat, 4), int(d.ess_bulk), int(d.ess_tail), d.divergences,
+          round(d.bfmi, 2), fc.provenance.get("target_accept"), d.problems, flush=True)
+print("passed", passed, "of 12")
