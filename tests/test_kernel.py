@@ -146,12 +146,18 @@ def test_families_trace_variables(families_model, seed_items):
 
 
 def test_resolved_outcomes_and_groups(model, seed_items):
-    """Logged events and a resolved competing group (the choice term) agree too."""
+    """Logged events and a resolved competing group (the choice term) agree too; all three
+    are parents of outcome-to-outcome effects in the bundled spec, so their effects on the
+    outcomes they move (from the month after) agree as well."""
     extra = [Evidence(indicator="maliki_confirmed", date=dt.date(2026, 1, 25), value=1,
                       source="test", reliability="A1"),
              Evidence(indicator="uncoordinated_attack", date=dt.date(2026, 1, 10), value=1,
-                      source="test", reliability="A1")]
-    data = model.data([*seed_items, *extra])
+                      source="test", reliability="A1"),
+             Evidence(indicator="verifiable_disarmament_step", date=dt.date(2025, 12, 10),
+                      value=1, source="test", reliability="A1")]
+    parents = {p for _, p, _, _ in model.spec.outcome_effects}
+    assert parents == {e.indicator for e in extra}
+    data = model.data([*seed_items, *extra], as_of=dt.date(2026, 3, 31))
     assert (data["group_month"] >= 0).any() and (data["event_month"] >= 0).any()
     _assert_agrees(model, data, seed=4)
 

@@ -150,12 +150,14 @@ def test_known_parents_enter_the_hazard_from_the_month_after(effect_spec):
     assert np.isfinite(ll).all() and np.all(np.diff(cum[0, j]) >= -1e-12)
 
 
-def test_graph_and_numpy_agree(effect_spec):
-    """The PyMC graph's ``outcome_cum`` equals the NumPy computation at a point."""
+def test_graph_and_numpy_agree(model):
+    """The PyMC graph's ``outcome_cum`` equals the NumPy computation at a point (the bundled
+    spec has effects; the kernel's agreement with the graph when parents have happened is
+    ``tests/test_kernel.py::test_resolved_outcomes_and_groups``)."""
     import pytensor
 
     from iamg_forecast.evidence import Evidence
-    model = ScenarioModel(effect_spec)
+    assert model.spec.outcome_effects
     item = Evidence(indicator="verifiable_disarmament_step", date="2026-02-03", source="t",
                     reliability="A1")
     data = model.data([item], as_of="2026-02-28")
@@ -195,18 +197,3 @@ def test_simulated_worlds_match_the_forecast(effect_spec):
     without[[k for k, r in enumerate(rows) if ":after:" in r]] = 0.0
     _, plain = model._outcome_terms(without[None], model.data(), ops=NP)
     assert abs(plain[0, j, -1] - cum[0, j, -1]) > 0.1   # the effects matter in this check
-
-
-def test_kernel_agrees_with_the_graph_when_parents_have_happened(effect_spec, seed_items):
-    """The hand-written kernel mirrors the effects: log density and gradient equal PyMC's with
-    an event parent and a PM choice parent known to have happened (and without)."""
-    from iamg_forecast.evidence import Evidence
-    from tests.test_kernel import _assert_agrees
-    model = ScenarioModel(effect_spec)
-    happened = [Evidence(indicator="uncoordinated_attack", date="2026-01-10", source="t",
-                         reliability="A1"),
-                Evidence(indicator="maliki_confirmed", date="2026-01-25", source="t",
-                         reliability="A1")]
-    for items in (seed_items, [*seed_items, *happened]):
-        data = model.data(items, as_of="2026-03-31")
-        _assert_agrees(model, data, n_points=3, seed=5)
