@@ -24,8 +24,10 @@ def _effect(parent, sign="+", sigma=1.0):
 
 
 def spec_with(after, child=CHILD):
+    """The bundled spec with ``after`` on ``child`` as the only outcome-to-outcome effects."""
     data = copy.deepcopy(load_spec().to_dict())
     for o in data["outcomes"]:
+        o.pop("after", None)
         if o["name"] == child:
             o["after"] = after
     return Spec.from_mapping(data)
@@ -138,10 +140,9 @@ def test_known_parents_enter_the_hazard_from_the_month_after(effect_spec):
     m = np.arange(len(effect_spec.months))
     jan = effect_spec.month_index("2026-01-10")
     logit = stopped[0, rows.index(CHILD)] + size * (m > jan)
-    base_model = ScenarioModel(load_spec())
-    ll_plain, _ = base_model._outcome_terms(stopped[:, [rows.index(r) for r in
-                                                         load_spec().hazard_rows]], data,
-                                            ops=NP)
+    plain_spec = spec_with([])
+    ll_plain, _ = ScenarioModel(plain_spec)._outcome_terms(
+        stopped[:, [rows.index(r) for r in plain_spec.hazard_rows]], data, ops=NP)
     ll_s, _ = model._outcome_terms(stopped, data, ops=NP)
     obs = int(data["obs_through"])
     diff = np.sum(np.log1p(-1 / (1 + np.exp(-logit[:obs + 1])))) - np.sum(
