@@ -10,7 +10,6 @@ import datetime as dt
 import pytest
 
 import iamg_forecast as iaf
-from iamg_forecast.errors import EvidenceError
 from iamg_forecast.evidence import Evidence
 
 AS_OF = dt.date(2026, 1, 31)
@@ -85,6 +84,3 @@ def test_a_judgement_on_a_latent(model, seed_items, base):
     assert lat_strong < lat_weak - 0.3
     assert lat_weak < lat_base - 0.3
     assert strong["maliki_confirmed"].p < weak["maliki_confirmed"].p < base["maliki_confirmed"].p
-    with pytest.raises(EvidenceError, match="expected a value from -3 to 3"):
-        iaf.forecast(model, [*seed_items, _item("judged_maliki_viability", "2026-01-31", -5)],
-                     as_of=AS_OF, seed=21)
