@@ -22,6 +22,9 @@ BFMI_MIN = 0.2
 # month) gave a few divergences at 0.8, most of them none at 0.95 (docs/backtests.md).
 TARGET_ACCEPT = 0.8
 TARGET_ACCEPT_RETRY = (0.95, 0.99)
+# A fit of the default size or larger whose gates still fail (R-hat, ESS, divergences) is
+# sampled once more with this many times the draws (recorded as ``draws_sampled``).
+EXTEND_DRAWS = 3
 PARETO_K_MAX = 0.7
 SURPRISE_ALPHA = 0.05
 SIGNPOST_RELIABILITY = "B2"        # grade assumed for a hypothetical future report

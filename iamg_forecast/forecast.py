@@ -348,6 +348,10 @@ class Forecast:
             "sampler_backend_reason": ((self.idata.attrs.get("sampler_backend_reason")
                                         if self.idata is not None else None)
                                        or self.provenance.get("sampler_backend_reason")),
+            # the draws per chain sampled: more than asked when the gates failed at full size
+            "draws_sampled": ((self.idata.attrs.get("draws_sampled")
+                               if self.idata is not None else None)
+                              or self.provenance.get("draws_sampled")),
             # NUTS's target acceptance: the default, or the retry's after divergences
             "target_accept": ((self.idata.attrs.get("target_accept")
                                if self.idata is not None else None)

@@ -166,19 +166,26 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
     kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
               "cores": min(defaults.CORES, chains), "progress_bar": progress}
+    def run():
+        if save_warmup:
+            return with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
+        raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
+        return posterior_tree(raw, compiled, keep=STORED_VARS,
+                              derive=lambda post: derived_vars(post, model))
+
     for attempt, target_accept in enumerate((defaults.TARGET_ACCEPT,
                                              *defaults.TARGET_ACCEPT_RETRY)):
         kwargs["target_accept"] = target_accept
         kwargs["tune"] = 2 ** attempt * tune   # smaller steps adapt more slowly
-        if save_warmup:
-            tree = with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
-        else:
-            raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
-            tree = posterior_tree(raw, compiled, keep=STORED_VARS,
-                                  derive=lambda post: derived_vars(post, model))
+        tree = run()
         # divergent transitions: redo the fit with smaller steps (the same seed)
         if not int(tree["sample_stats"]["diverging"].sum()):
             break
+    if draws >= defaults.DRAWS and not diagnose(tree).ok:
+        # too few effective draws (or R-hat) at the default size: once more, with more draws
+        kwargs["draws"] = defaults.EXTEND_DRAWS * draws
+        tree = run()
+    tree.attrs["draws_sampled"] = kwargs["draws"]
     # the same seed gives the same draws only on the same backend: provenance records it,
     # and why the PyTensor backend ran when the kernel was asked for
     tree.attrs["sampler_backend"] = cache.backend_of(model)

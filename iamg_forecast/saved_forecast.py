@@ -285,7 +285,12 @@ def _read(src: Path, meta: dict) -> SavedForecast:
     check_model_args(model, language)
     seed = check_seed(meta["seed"])
     _check_provenance(src, prov, model, items, as_of, horizon, seed, sizes, path_kind)
-    draws, gate = _read_draws(src / "draws.nc", spec, sizes)
+    sampled = prov.get("draws_sampled") or sizes["draws"]   # more when the gates needed it
+    if not isinstance(sampled, int) or isinstance(sampled, bool) or sampled < sizes["draws"]:
+        raise ForecastError(f"{src}: provenance draws_sampled must be a whole number of at "
+                            f"least the draws asked for ({sizes['draws']}), got "
+                            f"{short(sampled)}")
+    draws, gate = _read_draws(src / "draws.nc", spec, {**sizes, "draws": sampled})
     derived = model.derived_paths({"latent_state": draws["latent_state"], **gate})
     for k, v in derived.items():
         if not np.allclose(v, draws[k], rtol=1e-9, atol=1e-9):

@@ -1,6 +1,6 @@
 """The news that broke v0.1, at full sampler size: a month of 300 attacks and a named
-PM-designate. Both move the outcomes the way the model's structure says they must; the
-designate's forecasts pass every gate, the 300 attacks' all but the effective sample size.
+PM-designate. Both move the outcomes the way the model's structure says they must, and both
+pass every gate.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ def test_a_month_of_300_attacks(model, seed_items, base):
     fc = iaf.forecast(model, [*seed_items, _item("iamg_attacks_count", "2026-01-31", 300,
                                                  "B2")], as_of=AS_OF, seed=21)
     # v0.1 gave hundreds of divergences and R-hat up to 1.5 here. The negative-binomial count
-    # and the retry with smaller steps leave no divergence and R-hat within its gate; the
-    # tail effective sample size still falls short of 400 (seeded: bulk 558, tail 357), so the
-    # forecast is flagged as not reliable: an open problem, stated in docs/backtests.md.
-    assert fc.diagnostics.divergences == 0, fc.diagnostics.problems
-    assert fc.diagnostics.r_hat <= 1.01, fc.diagnostics.problems
+    # and the retry with smaller steps leave no divergence; the fit at the default size still
+    # fell short of the gates (R-hat 1.013, tail ESS 183), so it was sampled once more with
+    # three times the draws (seeded: R-hat 1.004, bulk ESS 1,755, tail ESS 950).
+    assert fc.ok, fc.diagnostics.problems
     assert fc.provenance["target_accept"] == 0.95   # the first fit diverged: it was redone
+    assert fc.provenance["draws_sampled"] == 3 * fc.sizes["draws"]   # and extended
     lat = fc.latents()["mean"].sel(month="2026-01")
     before = base.latents()["mean"].sel(month="2026-01")
     # the count loads on escalation (+) and cohesion (-): the posterior moves both that way,
