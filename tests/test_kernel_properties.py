@@ -20,7 +20,6 @@ structures test runs 6 generated specs, the evidence test 10 draws on each of 3 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -48,6 +47,7 @@ from .small_specs import (
     prior,
     small_spec,
 )
+from .test_kernel import _graph_data as graph_data
 
 TOL_LOGP, TOL_GRAD = 1e-9, 1e-7
 FAMILIES = sorted(FAMILY_DEFAULTS)
@@ -193,17 +193,6 @@ def compiled(s: Structure, root) -> Compiled:
     return _COMPILED[s]
 
 
-@contextlib.contextmanager
-def _evidence_vector(model, packed):
-    (shared,) = [v for v in model.pymc_model.data_vars if v.name == "evidence_slots"]
-    before = shared.get_value()
-    shared.set_value(packed)
-    try:
-        yield
-    finally:
-        shared.set_value(before)
-
-
 def _day(model, m: int) -> dt.date:
     return dt.date.fromisoformat(f"{model.spec.months[m]}-15")
 
@@ -262,7 +251,7 @@ def _assert_agrees(c: Compiled, items, as_of, do, seed: int, n_points: int = 2) 
     for _ in range(n_points):
         x = rng.normal(size=c.layout.n_dim) * rng.choice([0.3, 1.0])
         ours, grad = logp_grad(x, packed, *c.layout.consts)
-        with _evidence_vector(c.model, packed):
+        with graph_data(c.model, packed):
             theirs, their_grad = c.fn(c.point(x))
         assert abs(ours - theirs) <= TOL_LOGP * max(1.0, abs(ours)), (ours, theirs)
         np.testing.assert_allclose(grad, their_grad, rtol=0, atol=TOL_GRAD)
