@@ -56,8 +56,7 @@ def add_cmd(
         help="Counts: first day the count covers (--date is the last).")] = None,
     running_total: Annotated[bool, typer.Option(
         help="Counts: --value is the total since --period-start.")] = False,
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Add one item.
 
@@ -82,8 +81,7 @@ def add_cmd(
 @app.command("list")
 @guarded
 def list_cmd(
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List current items.
@@ -112,8 +110,7 @@ def list_cmd(
 def retract_cmd(
     item_id: Annotated[str, typer.Argument(help="Item id.")],
     reason: Annotated[str, typer.Option(help="Why it is withdrawn.")],
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Withdraw an item (its history stays).
 
@@ -133,8 +130,7 @@ def amend_cmd(
     value: Annotated[float | None, typer.Option(help="New value.")] = None,
     date: Annotated[str | None, typer.Option(help="New date.")] = None,
     source: Annotated[str | None, typer.Option(help="New source.")] = None,
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Record a new version of an item.
 
@@ -151,8 +147,7 @@ def amend_cmd(
 @guarded
 def history_cmd(
     item_id: Annotated[str, typer.Argument(help="Item id.")],
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Show every version of an item.
 
@@ -166,8 +161,7 @@ def history_cmd(
 @guarded
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="YAML or CSV file.")],
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Import a file: all rows or none.
 
@@ -183,8 +177,7 @@ def import_cmd(
 @guarded
 def export_cmd(
     file: Annotated[Path, typer.Argument(help="YAML or CSV file to write.")],
-    db: DB_OPTION = Path("iamg.sqlite"),
-    spec: SPEC_OPTION = None,
+    db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Export the current items.
 
