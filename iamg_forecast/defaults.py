@@ -46,6 +46,7 @@ MAX_SOURCE_CHARS = 2_000
 MAX_TEXT_CHARS = 100_000                     # note and quote
 MAX_URL_CHARS = 4_000
 MAX_COUNT = 1_000_000                        # largest value of a count indicator
+MAX_DISTINCT_REPORTS = 4                     # distinct events of one binary cell counted
 CONTINUOUS_LIMIT = 1e6                       # |value| of a continuous indicator without a range
 MAX_SCENARIO_MONTHS = 600                    # months from start_month to end_month
 MAX_SPEC_ENTRIES = 500                       # entries of one list section of the spec

@@ -57,6 +57,7 @@ KERNEL_FAMILIES = {FAM_NORMAL: "Normal", FAM_HALF_NORMAL: "HalfNormal",
                    FAM_LOG_NORMAL: "LogNormal", FAM_GAMMA: "Gamma",
                    FAM_EXPONENTIAL: "Exponential", FAM_BETA: "Beta", FAM_STUDENT_T: "StudentT"}
 COUNT_ETA_LIMIT = 30.0   # mirrors kinds.COUNT_ETA_LIMIT (tests/test_registries.py checks)
+BINARY_RATE_FLOOR = 1e-10   # mirrors kinds.BINARY_RATE_FLOOR (tests/test_registries.py checks)
 
 # ---- layout of the arrays handed to the jitted functions ------------------------------------
 # Parameter blocks, by their position in ``boff`` (the kernel's own order, by name).
@@ -359,6 +360,49 @@ def sigmoid(t):
 
 
 @_jit
+def poisson_log_sf(t, lam):
+    """``log P(K >= t)`` for ``K ~ Poisson(lam)`` (``t >= 1``) and its derivative in ``lam``
+    (``P(K = t - 1) / P(K >= t)``): the mirror of ``log(gammainc(t, lam))``.
+    """
+    if lam < t:   # the tail's series: P(K = t) * sum_j lam^j t! / (t + j)!
+        acc, term, j = 1.0, 1.0, 1
+        while term > 1e-17 * acc:
+            term *= lam / (t + j)
+            acc += term
+            j += 1
+        log_sf = -lam + t * math.log(lam) - math.lgamma(t + 1.0) + math.log(acc)
+    else:         # one minus the head: no cancellation once lam >= t
+        acc, term = 1.0, 1.0
+        for j in range(1, t):
+            term *= lam / j
+            acc += term
+        log_sf = math.log1p(-math.exp(-lam) * acc)
+    return log_sf, math.exp(-lam + (t - 1) * math.log(lam) - math.lgamma(t) - log_sf)
+
+
+@_jit
+def further_reports(eta, y, log_rel, log_false):
+    """Log-likelihood of a binary cell's further distinct reports (``y - 1`` of them) and its
+    derivative in ``eta``: the mirror of ``Binary.graded_loglik`` beyond the first report.
+    """
+    lam = softplus(eta)
+    d_lam = sigmoid(eta)
+    if lam < BINARY_RATE_FLOOR:
+        lam, d_lam = BINARY_RATE_FLOOR, 0.0
+    total, grad = 0.0, 0.0
+    prev, d_prev = poisson_log_sf(1, lam)
+    for t in range(2, int(y + 0.5) + 1):
+        cur, d_cur = poisson_log_sf(t, lam)
+        a = log_rel + cur - prev
+        mx = max(a, log_false)
+        lse = mx + math.log1p(math.exp(-abs(a - log_false)))
+        total += lse
+        grad += math.exp(a - lse) * (d_cur - d_prev) * d_lam
+        prev, d_prev = cur, d_cur
+    return total, grad
+
+
+@_jit
 def parameters(x, fam, par, xi):
     """Per element: block value, its derivative in the free variable, the free variable's
     constrained value, the prior log density and its gradient.
@@ -543,6 +587,11 @@ def logp_grad(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_
             lse = mx + math.log1p(math.exp(-abs(a - b)))
             total += on * lse
             g_eta = on * math.exp(a - lse) * d_ll
+            if code == KIND_BINARY and data[so[base + K_VALUE] + c] > 1.5:
+                f_ll, f_d = further_reports(eta, data[so[base + K_VALUE] + c],
+                                           data[so[base + K_LOG_REL] + c], b)
+                total += on * f_ll
+                g_eta += on * f_d
             gval[boff[B_BASELINE] + i] += g_eta
             for q in range(load_ptr[i], load_ptr[i + 1]):
                 k = load_ord[q]

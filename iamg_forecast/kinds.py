@@ -36,13 +36,16 @@ from iamg_forecast.registry import Registry
 __all__ = ["IndicatorKind", "ReportConstants", "KINDS", "register_kind", "unregister_kind",
            "get_kind", "kind_index", "kind_at", "count_predictive", "normal_logpdf",
            "report_predictive", "ReportPredictive", "tail_probability", "pit_and_log_score",
-           "COUNT_ETA_LIMIT", "KIND_FIELDS", "cell_terms"]
+           "COUNT_ETA_LIMIT", "BINARY_RATE_FLOOR", "KIND_FIELDS", "cell_terms"]
 
 #: The indicator fields that belong to kinds (each kind reads some of them, see
 #: :attr:`IndicatorKind.required` and :attr:`IndicatorKind.optional`).
 KIND_FIELDS = ("false_report_rate", "obs_sd", "false_report_sd", "dispersion", "value_range")
 #: A count's log rate is clipped to +-30 so that ``exp`` stays finite in wild warm-up regions.
 COUNT_ETA_LIMIT = 30.0
+#: The smallest monthly event rate a binary cell's further reports are weighed at (a logit of
+#: about -23): below it their likelihood is flat, so ``log P(K >= t)`` stays finite.
+BINARY_RATE_FLOOR = 1e-10
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -107,6 +110,11 @@ class IndicatorKind(ABC):
         Reports may state the period they cover (``period_start``), and reports of disjoint
         parts of a month, or the parts of a running total, add up to the month's value
         (:func:`iamg_forecast.evidence.cells.count_cells`).
+    max_reports : int
+        Distinct reports of one cell the likelihood counts (1: a cell holds one report, its
+        best-supported value). More than one: a cell's value is how many distinct events of
+        the month were reported, up to this cap (:meth:`cell_value`), and each one after the
+        first is graded as evidence of one more event (:meth:`graded_loglik`).
     capacity : int
         Observed cells of this kind the compiled graph holds before it grows (powers of two).
     kernel_code : int or None
@@ -121,6 +129,7 @@ class IndicatorKind(ABC):
     discrete: ClassVar[bool]
     absence: ClassVar[bool]
     additive: ClassVar[bool] = False
+    max_reports: ClassVar[int] = 1
     capacity: ClassVar[int] = 16
     kernel_code: ClassVar[int | None] = None
 
@@ -132,6 +141,23 @@ class IndicatorKind(ABC):
     @abstractmethod
     def false_loglik(self, y: np.ndarray, c: ReportConstants) -> np.ndarray:
         """``log p_false(y)`` of a false report (no parameter: NumPy only)."""
+
+    def graded_loglik(self, eta, y, scale, log_rel, log_false, ops):
+        """Log-likelihood of a cell graded with reliability ``r``: the mixture
+        ``r * p(y | eta) + (1 - r) * p_false(y)``, with ``log r`` and ``log(1 - r) +
+        log p_false(y)`` given (:func:`cell_terms`), written against ``ops``.
+        """
+        return ops.logaddexp(log_rel + self.loglik(eta, y, scale, ops), log_false)
+
+    def cell_value(self, value: float, distinct: int) -> float:
+        """The value a cell holds when its best-supported reported value is ``value`` and
+        ``distinct`` independent reports (corroboration chains) state it.
+        """
+        return value
+
+    def scored_value(self, value: float) -> float:
+        """The part of a cell's value the predictive distributions (:meth:`true_dist`) score."""
+        return value
 
     # ---- predictive distributions (surprise, leave-future-out) ------------------------------
     @abstractmethod
@@ -209,11 +235,40 @@ class Binary(IndicatorKind):
     required = ("false_report_rate",)
     discrete = True
     absence = True
+    max_reports = defaults.MAX_DISTINCT_REPORTS
     capacity = 64
     kernel_code = 0
 
     def loglik(self, eta, y, scale, ops):
         return ops.where(y > 0.5, ops.log_sigmoid(eta), ops.log_sigmoid(-eta))
+
+    def graded_loglik(self, eta, y, scale, log_rel, log_false, ops):
+        """The first report as every kind's mixture; each further distinct event ``t`` (the
+        cell holds ``y`` of them) is its own graded report that a ``t``-th event happened
+        given ``t - 1`` did.
+
+        The events of a month are taken as Poisson with rate ``lambda = log(1 + e^eta)``, so
+        that ``P(at least one) = sigmoid(eta)`` (the one-report cell is unchanged) and a
+        further report multiplies the likelihood by
+        ``r * P(K >= t) / P(K >= t - 1) + (1 - r) * p_false``, which grows with ``eta``.
+        """
+        total = super().graded_loglik(eta, y, scale, log_rel, log_false, ops)
+        if self.max_reports < 2:
+            return total
+        lam = ops.maximum(ops.softplus(eta), BINARY_RATE_FLOOR)
+        prev = ops.log(ops.gammainc(1.0, lam))
+        for t in range(2, self.max_reports + 1):
+            cur = ops.log(ops.gammainc(float(t), lam))
+            level = ops.logaddexp(log_rel + cur - prev, log_false)
+            total = total + ops.where(y > t - 0.5, level, 0.0 * level)
+            prev = cur
+        return total
+
+    def cell_value(self, value, distinct):
+        return float(min(distinct, self.max_reports)) if value > 0.5 else value
+
+    def scored_value(self, value):
+        return min(value, 1.0)
 
     def false_loglik(self, y, c):
         return np.where(y > 0.5, np.log(c.false_rate), np.log1p(-c.false_rate))

@@ -26,7 +26,8 @@ __all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "group_cumulative",
 NP = SimpleNamespace(
     log=np.log, exp=np.exp, log1p=np.log1p, where=np.where, sigmoid=sps.expit,
     log_sigmoid=lambda x: -np.logaddexp(0.0, -x), gammaln=sps.gammaln,
-    logaddexp=np.logaddexp, cumsum=np.cumsum, sum=np.sum, maximum=np.maximum,
+    softplus=lambda x: np.logaddexp(0.0, x), gammainc=sps.gammainc, logaddexp=np.logaddexp,
+    cumsum=np.cumsum, sum=np.sum, maximum=np.maximum,
     clip=np.clip, concat=np.concatenate, ones_like=np.ones_like,
     arange=np.arange, expand=np.expand_dims, eq=np.equal, sign=np.sign, stack=np.stack,
 )
@@ -38,7 +39,8 @@ def _pt_ops() -> SimpleNamespace:
     return SimpleNamespace(
         log=pt.log, exp=pt.exp, log1p=pt.log1p, where=pt.switch, sigmoid=pt.sigmoid,
         log_sigmoid=lambda x: -pt.softplus(-x), gammaln=pt.gammaln,
-        logaddexp=pt.logaddexp, cumsum=pt.cumsum, sum=pt.sum, maximum=pt.maximum,
+        softplus=pt.softplus, gammainc=pt.gammainc, logaddexp=pt.logaddexp, cumsum=pt.cumsum,
+        sum=pt.sum, maximum=pt.maximum,
         clip=pt.clip, concat=pt.concatenate, ones_like=pt.ones_like,
         arange=pt.arange, expand=pt.expand_dims, eq=pt.eq, sign=pt.sign, stack=pt.stack,
     )
@@ -58,7 +60,7 @@ def mixture_loglik(kind, eta, value, scale, log_rel, log_false, ops=NP):
     """Log-likelihood of reports graded with reliability ``r`` (see :func:`cell_loglik`);
     ``kind`` is a name or an entry of :data:`~iamg_forecast.kinds.KINDS`.
     """
-    return ops.logaddexp(log_rel + get_kind(kind).loglik(eta, value, scale, ops), log_false)
+    return get_kind(kind).graded_loglik(eta, value, scale, log_rel, log_false, ops)
 
 
 def cell_loglik(eta, value, rel, observed, kind, false_rate, obs_sd, false_sd, false_mu,

@@ -211,9 +211,13 @@ def evidence(draw, model: iaf.ScenarioModel):
                      "continuous": st.floats(-6, 6, allow_nan=False)}[ind.kind]
             v = draw(value)
             absent = ind.kind != "continuous" and v == 0 and draw(st.booleans())
-            items.append(Evidence(indicator=ind.name, date=_day(model, m), value=v,
-                                  monitored_absent=absent, source="test",
-                                  reliability=draw(st.sampled_from(GRADES))))
+            # a binary cell may hold several distinct reports (up to one past the cap)
+            n = draw(st.integers(1, 5)) if ind.kind == "binary" and v == 1 else 1
+            items.extend(Evidence(indicator=ind.name, date=_day(model, m), value=v,
+                                  monitored_absent=absent, source=f"test {j}",
+                                  distinct_event=j > 0,
+                                  reliability=draw(st.sampled_from(GRADES)))
+                         for j in range(n))
     certain = {"source": "test", "reliability": "A1", "value": 1}
     for o in spec.outcomes:
         if o.type == "event" and draw(st.booleans()):

@@ -283,6 +283,7 @@ def test_kernel_codes_match_the_registries():
                     if e.kernel_code is not None}
         assert declared == table
     assert kernel.COUNT_ETA_LIMIT == kinds.COUNT_ETA_LIMIT
+    assert kernel.BINARY_RATE_FLOOR == kinds.BINARY_RATE_FLOOR
     assert set(kernel.KERNEL_BLOCKS) == set(PARAMETER_BLOCKS)
 
 

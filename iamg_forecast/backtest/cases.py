@@ -203,7 +203,8 @@ class EventMap(_Strict):
             assert entry.indicator is not None
             indicator = entry.indicator
             value = fact.value if entry.count else entry.value
-        period = {}
+        # a fact is one event: a second fact of one indicator in a month is another event
+        period = {} if entry.count or entry.indicator is None else {"distinct_event": True}
         if entry.count:   # the item covers the fact's period and is dated at its end
             assert fact.period_start is not None and fact.period_end is not None
             period = {"date": fact.period_end, "running_total": fact.running_total,

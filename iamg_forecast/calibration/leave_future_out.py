@@ -46,7 +46,8 @@ def _predictive(model: ScenarioModel, eta: np.ndarray, w: np.ndarray, i: int, y:
     """
     ind = model.spec.indicators[i]
     kind = get_kind(ind.kind)
-    return pit_and_log_score(report_predictive(kind, eta, kind.constants(ind), r), y, w, v)
+    return pit_and_log_score(report_predictive(kind, eta, kind.constants(ind), r),
+                             kind.scored_value(y), w, v)
 
 
 @dataclass

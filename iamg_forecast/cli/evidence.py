@@ -56,6 +56,9 @@ def add_cmd(
         help="Counts: first day the count covers (--date is the last).")] = None,
     running_total: Annotated[bool, typer.Option(
         help="Counts: --value is the total since --period-start.")] = False,
+    distinct_event: Annotated[bool, typer.Option(
+        help="Binary: another event than the month's other reports of the indicator.")
+    ] = False,
     db: DB_OPTION = Path("iamg.sqlite"), spec: SPEC_OPTION = None,
 ) -> None:
     """Add one item.
@@ -69,7 +72,7 @@ def add_cmd(
                   source=source, reliability=reliability, note=note, url=url, quote=quote,
                   duplicate_of=duplicate_of, corroborates=corroborates,
                   monitored_absent=monitored_absent, period_start=period_start,
-                  running_total=running_total)
+                  running_total=running_total, distinct_event=distinct_event)
     # a mapping is validated by the store: one clean line per problem
     row = {k: v for k, v in fields.items() if v is not None}
     _try_before_creating(db, spec, lambda log: log.add(row))

@@ -17,6 +17,7 @@ import numpy as np
 
 from iamg_forecast.errors import EvidenceError, Problem
 from iamg_forecast.evidence.items import Evidence
+from iamg_forecast.evidence.reports import distinct_events, resolve
 from iamg_forecast.kinds import cell_terms, get_kind, kind_at
 from iamg_forecast.spec import Spec, month_end, parse_date
 
@@ -257,39 +258,6 @@ def usable_items(items: Iterable[Evidence], as_of: dt.date | str | None = None) 
                   key=lambda e: (e.date, e.id))
 
 
-def _combined_reliability(group: list[Evidence], rel: dict[str, float]) -> float:
-    """Noisy-or within corroboration chains; the strongest chain counts."""
-    parent = {e.id: e.id for e in group}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for e in group:
-        if e.corroborates and e.corroborates in parent:
-            parent[find(e.id)] = find(e.corroborates)
-    chains: dict[str, float] = {}
-    for e in group:
-        root = find(e.id)
-        chains[root] = chains.get(root, 1.0) * (1.0 - rel[e.id])
-    return float(max(1.0 - miss for miss in chains.values()))
-
-
-def _resolve(group: list[Evidence], reliab: dict[str, float]) -> tuple[float, float]:
-    """One cell's value and reliability from reports of it: reports of the same value combine
-    (:func:`_combined_reliability`); of different values, the best-supported value counts (ties:
-    the smaller value).
-    """
-    by_value: dict[float, list[Evidence]] = {}
-    for e in group:
-        by_value.setdefault(float(e.value), []).append(e)
-    r, v = min(((_combined_reliability(g, reliab), v) for v, g in by_value.items()),
-               key=lambda t: (-t[0], t[1]))
-    return v, r
-
-
 def _month_bounds(spec: Spec, m: int) -> tuple[dt.date, dt.date]:
     first = parse_date(spec.months[m] + "-01")
     return first, month_end(first)
@@ -306,7 +274,7 @@ def _running_parts(spec: Spec, series: list[Evidence], reliab: dict[str, float]
     latest = {}
     for m, group in by_month.items():
         last = max(e.date for e in group)
-        latest[m] = (_resolve([e for e in group if e.date == last], reliab), group)
+        latest[m] = (resolve([e for e in group if e.date == last], reliab), group)
     start = spec.month_index(series[0].period_start)
     out: dict[int, tuple[float, float]] = {}
     problems = []
@@ -345,7 +313,8 @@ def count_cells(spec: Spec, items: list[Evidence], reliab: dict[str, float]
       latest total in the month minus its latest total in the month before (the whole total
       in the month it starts), and covers the whole month; a series with a month missing
       between two totals is refused, as is a total that falls.
-    * Reports of the same period combine as any cell's do (:func:`_resolve`). Reports of
+    * Reports of the same period combine as any cell's do
+      (:func:`~iamg_forecast.evidence.reports.resolve`). Reports of
       disjoint periods add up; of overlapping periods, the longest period counts (ties: the
       better supported report) and the reports disjoint from the periods kept add to it. The
       sum is taken as the month's count, so log every part of a month you watched.
@@ -381,7 +350,7 @@ def count_cells(spec: Spec, items: list[Evidence], reliab: dict[str, float]
             plain.setdefault(m, {}).setdefault(span, []).append(e)
     for m, spans in plain.items():
         for span, group in spans.items():
-            periods.setdefault(m, {}).setdefault(span, []).append(_resolve(group, reliab))
+            periods.setdefault(m, {}).setdefault(span, []).append(resolve(group, reliab))
     out = {}
     for m, spans in periods.items():
         best = {span: min(vrs, key=lambda t: (-t[1], t[0])) for span, vrs in spans.items()}
@@ -457,7 +426,9 @@ def model_data(spec: Spec, items: Iterable[Evidence], as_of: dt.date | str | Non
     counts = {i for i, ind in enumerate(spec.indicators) if get_kind(ind.kind).additive}
     for (i, m), group in cells.items():
         if i not in counts:
-            v, r = _resolve(group, reliab)
+            v, r = resolve(group, reliab)
+            v = get_kind(spec.indicators[i].kind).cell_value(
+                v, distinct_events([e for e in group if float(e.value) == v]))
             value[i, m], rel[i, m], observed[i, m] = v, r, 1.0
     for i in counts:
         found = count_cells(spec, [e for (j, _), g in cells.items() if j == i for e in g],

@@ -36,10 +36,10 @@ __all__ = ["Evidence", "CONTENT_FIELDS", "check_against_spec", "validation_probl
 # The fields that make an item what it is; its default id hashes exactly these.
 CONTENT_FIELDS = ("indicator", "date", "value", "source", "reliability", "note", "url", "quote",
                   "duplicate_of", "corroborates", "monitored_absent", "period_start",
-                  "running_total")
+                  "running_total", "distinct_event")
 #: Content fields left out of :meth:`Evidence.content` (and so of the id) while at their default,
 #: so that items written before the fields existed keep their ids and hashes.
-OPTIONAL_CONTENT = {"period_start": None, "running_total": False}
+OPTIONAL_CONTENT = {"period_start": None, "running_total": False, "distinct_event": False}
 
 
 # The only spellings accepted for a yes/no field given as text (case-insensitive).
@@ -80,6 +80,12 @@ class Evidence(BaseModel):
         Count indicators: ``value`` is the total since ``period_start`` (which it requires), as
         in "35 attacks since 17 October"; a later total of the same series amends, it does not
         add.
+    distinct_event : bool
+        Binary indicators: this report is of another event than the month's other reports of
+        the indicator (a second government's statement, another failed session), so the month
+        counts one more event. Without it, reports of one indicator-month that are not linked
+        by ``corroborates`` count once, at the strongest grade: they may share a source. See
+        :func:`iamg_forecast.evidence.cells.model_data`.
     id : str, optional
         Defaults to a hash of the content, so entering the same report twice is one item.
 
@@ -108,6 +114,7 @@ class Evidence(BaseModel):
     monitored_absent: bool = False
     period_start: dt.date | None = None
     running_total: bool = False
+    distinct_event: bool = False
     id: str = Field(default="", max_length=defaults.MAX_ID_CHARS)
 
     @field_validator("indicator", "source", "reliability", "note", "url", "quote",
@@ -172,7 +179,7 @@ class Evidence(BaseModel):
             raise ValueError(f"value must be a finite number, got {v}")
         return v
 
-    @field_validator("monitored_absent", "running_total", mode="before")
+    @field_validator("monitored_absent", "running_total", "distinct_event", mode="before")
     @classmethod
     def _flag(cls, v: Any) -> Any:
         if isinstance(v, bool):
@@ -225,6 +232,12 @@ class Evidence(BaseModel):
             raise ValueError("an item is either a running_total or monitored_absent, not both")
         if self.duplicate_of and self.corroborates:
             raise ValueError("an item is either a duplicate_of or corroborates another, not both")
+        if self.distinct_event and (self.duplicate_of or self.corroborates):
+            raise ValueError("a distinct_event reports another event; an item that is a "
+                             "duplicate_of or corroborates another reports the same one")
+        if self.distinct_event and self.value != 1:
+            raise ValueError(f"a distinct_event is a report that the event happened (value 1), "
+                             f"got value {self.value:g}")
         if not self.id:
             object.__setattr__(self, "id", self.content_hash())
         elif self.id in (self.duplicate_of, self.corroborates):
@@ -299,6 +312,10 @@ def check_against_spec(item: Evidence, spec: Spec) -> list[Problem]:
     ind = spec.indicator(item.indicator)
     kind = get_kind(ind.kind)
     problems += _period_problems(item, where, kind)
+    if item.distinct_event and kind.max_reports < 2:
+        problems.append(Problem(where, "distinct_event", f"a {kind.name} indicator counts one "
+                                "report per month; distinct events are for binary indicators",
+                                True))
     if item.monitored_absent and not kind.absence:
         problems.append(Problem(where, "monitored_absent", f"a {kind.name} indicator is "
                                 "measured, not absent: log the measured value instead", True))
