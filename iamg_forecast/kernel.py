@@ -190,6 +190,17 @@ def _effects(s) -> np.ndarray:
     return out
 
 
+def _trace_names(pmm) -> list[str]:
+    """The names of ``pmm.unobserved_value_vars``, in its order (free value variables, the
+    constrained values of the transformed ones, deterministics), without building its graphs:
+    that property clones the whole model graph to replace every variable by its value, which
+    cost most of this module's layout time.
+    """
+    return ([pmm.rvs_to_values[rv].name for rv in pmm.free_RVs]
+            + [rv.name for rv in pmm.free_RVs if pmm.rvs_to_transforms[rv] is not None]
+            + [d.name for d in pmm.deterministics])
+
+
 def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     """Map the PyMC model's flat parameter vector and trace layout onto the kernel's arrays.
 
@@ -270,20 +281,20 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     gather = [np.arange(n_dim)]
     pos = n_dim
     free_names, kept = set(value_names), set(keep)
-    for var in pmm.unobserved_value_vars:
-        if var.name in free_names or var.name not in kept:
+    for name in _trace_names(pmm):
+        if name in free_names or name not in kept:
             continue
-        if var.name == "latent_state":
+        if name == "latent_state":
             idx, shape = src_lat + np.arange(n_lat * n_m), (n_lat, n_m)
-        elif var.name in blocks:
-            b = KERNEL_BLOCKS.index(var.name)
+        elif name in blocks:
+            b = KERNEL_BLOCKS.index(name)
             idx, shape = src_vals + np.arange(boff[b], boff[b + 1]), (sizes[b],)
-        elif var.name in family_at:
-            b, members = family_at[var.name]
+        elif name in family_at:
+            b, members = family_at[name]
             idx, shape = src_rv + boff[b] + np.array(members), (len(members),)
         else:
-            raise KernelUnsupported(f"trace variable {var.name!r} has no kernel implementation")
-        names.append(var.name)
+            raise KernelUnsupported(f"trace variable {name!r} has no kernel implementation")
+        names.append(name)
         out_slices.append(slice(pos, pos + idx.size))
         out_shapes.append(shape)
         gather.append(idx)
@@ -330,6 +341,11 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
 
 # --------------------------------------------------------------------------------------------
 # numba functions (compiled on first call; ``cache=True`` keeps the machine code on disk)
+#
+# Compile time is most of a cold first forecast (``benchmarks/README.md``), so these functions
+# use scalar loops and no array-to-slice assignment (``a[i] = b``), ``np.concatenate`` or
+# fancy indexing: a slice assignment compiles numba's shape-mismatch error message (string
+# formatting and joining), which alone took about 4 s of a 15 s compile.
 
 _jit = numba.njit(cache=True, error_model="numpy")
 
@@ -483,7 +499,7 @@ def paths(x, vals, boff, z_off, depth, sd, links, data, so, n_all, n_months):
             for m in range(n_months):
                 if data[so[SLOT_DO_MASK] + la * n_all + m] > 0.5:
                     cur[la, m] = data[so[SLOT_DO_VALUE] + la * n_all + m]
-        xs[r] = cur
+                xs[r, la, m] = cur[la, m]   # not ``xs[r] = cur``: see the note above _jit
     return xs
 
 
@@ -540,8 +556,22 @@ def expand(x, data, fam, par, xi, boff, zd, sd, links, loads, load_ord, load_ptr
     vals, dv, rv, lp, glp = parameters(x, fam, par, xi)
     n_all = zd[Z_MONTHS]
     xs = paths(x, vals, boff, zd[Z_OFF], zd[Z_DEPTH], sd, links, data, so, n_all, n_all)
-    src = np.concatenate((x, vals, rv, xs[zd[Z_DEPTH]].ravel()))
-    return (src[gather],)
+    lat = xs[zd[Z_DEPTH]]
+    n_x, n_v, n_m = x.shape[0], vals.shape[0], lat.shape[1]
+    # the trace's values: positions in (x, vals, rv, the latent paths) laid end to end
+    out = np.empty(gather.shape[0])
+    for i in range(gather.shape[0]):
+        g = gather[i]
+        if g < n_x:
+            out[i] = x[g]
+        elif g < n_x + n_v:
+            out[i] = vals[g - n_x]
+        elif g < n_x + 2 * n_v:
+            out[i] = rv[g - n_x - n_v]
+        else:
+            j = g - n_x - 2 * n_v
+            out[i] = lat[j // n_m, j % n_m]
+    return (out,)
 
 
 @_jit
@@ -781,6 +811,40 @@ def _c_functions(layout: KernelLayout, slots: tuple[int, int]):
     return logp_c, expand_c
 
 
+def _initial_point_fn(pmm):
+    """``pymc.initial_point.make_initial_point_fn(model=pmm, jitter_rvs=set(pmm.free_RVs),
+    return_transformed=True)``, the function ``nutpie.compile_pymc_model`` starts its chains
+    from, compiled with PyTensor's Python linker instead of the VM linker of PyMC's
+    ``FAST_COMPILE`` mode: the same rewrites, Python implementations and seeded draws, without
+    building PyTensor's C lazy linker, which the VM linker imports (about 0.8 s the first time on
+    a machine, when PyTensor's compile directory is empty).
+    """
+    import functools
+
+    from pymc.initial_point import make_initial_point_expression
+    from pymc.pytensorf import compile as compile_fn
+    from pymc.pytensorf import find_rng_nodes, replace_rng_nodes, reseed_rngs
+    from pymc.util import get_transformed_name
+    from pytensor.compile.mode import FAST_COMPILE, Mode
+
+    values = make_initial_point_expression(
+        free_rvs=pmm.free_RVs, rvs_to_transforms=pmm.rvs_to_transforms,
+        initval_strategies=dict(pmm.rvs_to_initial_values), jitter_rvs=set(pmm.free_RVs),
+        default_strategy="support_point", return_transformed=True)
+    fn = compile_fn(inputs=[], outputs=replace_rng_nodes(values),
+                    mode=Mode(linker="py", optimizer=FAST_COMPILE.provided_optimizer))
+    names = [rv.name if (tr := pmm.rvs_to_transforms[rv]) is None
+             else get_transformed_name(rv.name, tr) for rv in pmm.free_RVs]
+    rngs = find_rng_nodes(fn.maker.fgraph.outputs)
+
+    @functools.wraps(fn)
+    def initial_point(seed, *args, **kwargs):
+        reseed_rngs(rngs, seed)
+        return dict(zip(names, fn(*args, **kwargs), strict=True))
+
+    return initial_point
+
+
 _NUTPIE_HELPERS = ("CompiledPyMCModel", "make_user_data", "_prepare_dims_and_coords",
                    "_rv_dict_to_flat_array_wrapper", "_wrap_with_lock")
 
@@ -826,8 +890,6 @@ def compile_kernel(model: ScenarioModel, keep: list[str]):
     >>> compiled.n_dim  # doctest: +SKIP
     303
     """
-    from pymc.initial_point import make_initial_point_fn
-
     ncp = _nutpie_internals()
     layout = kernel_layout(model, keep)
     pmm = model.pymc_model
@@ -849,9 +911,7 @@ def compile_kernel(model: ScenarioModel, keep: list[str]):
     shared_keys = {shared: key}
     user_data = ncp.make_user_data(shared_keys, shared_data)
     logp_c, expand_c = _c_functions(layout, _pointer_slots(user_data.dtype, key))
-    initial = make_initial_point_fn(model=pmm, jitter_rvs=set(pmm.free_RVs),
-                                    return_transformed=True)
-    initial = ncp._wrap_with_lock(initial)
+    initial = ncp._wrap_with_lock(_initial_point_fn(pmm))
     shape_info = (layout.names, layout.slices, layout.shapes)
     reparam = [pmm.rvs_to_values[rv].name for rv in pmm.free_RVs
                if pmm.rvs_to_transforms.get(rv) is not None]

@@ -241,3 +241,24 @@ def test_pytensor_backend_agrees_and_samples(model, seed_items):
                             chains=2, cache=cache)
     assert tree.attrs["sampler_backend"] == "pytensor"
     assert set(tree["posterior"].data_vars) >= set(STORED_VARS)
+
+
+def test_layout_names_and_initial_points_are_pymcs(model, families_model):
+    """The kernel reads the trace's names without cloning the graph and builds the chains'
+    initial points with its own compile of PyMC's recipe (both for cold-start speed): both must
+    stay equal to what PyMC gives, for the bundled model and one with every prior family."""
+    from pymc.initial_point import make_initial_point_fn
+
+    from iamg_forecast import kernel
+
+    for m in (model, families_model):
+        pmm = m.pymc_model
+        assert kernel._trace_names(pmm) == [v.name for v in pmm.unobserved_value_vars]
+        ours = kernel._initial_point_fn(pmm)
+        theirs = make_initial_point_fn(model=pmm, jitter_rvs=set(pmm.free_RVs),
+                                       return_transformed=True)
+        for seed in (0, 7, 2**31 - 1):
+            a, b = ours(seed), theirs(seed)
+            assert list(a) == list(b)
+            for name in a:
+                np.testing.assert_array_equal(a[name], b[name])
