@@ -255,9 +255,12 @@ class Binary(IndicatorKind):
         total = super().graded_loglik(eta, y, scale, log_rel, log_false, ops)
         if self.max_reports < 2:
             return total
+        top = ops.most(y, self.max_reports)
+        if top < 2:
+            return total
         lam = ops.maximum(ops.softplus(eta), BINARY_RATE_FLOOR)
         prev = ops.log(ops.gammainc(1.0, lam))
-        for t in range(2, self.max_reports + 1):
+        for t in range(2, top + 1):
             cur = ops.log(ops.gammainc(float(t), lam))
             level = ops.logaddexp(log_rel + cur - prev, log_false)
             total = total + ops.where(y > t - 0.5, level, 0.0 * level)

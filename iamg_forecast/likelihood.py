@@ -23,11 +23,14 @@ __all__ = ["NP", "PT", "cell_loglik", "event_cumulative", "group_cumulative",
            "event_loglik", "history_loglik", "choice_loglik", "log_softmax_choices",
            "sparse_cell_loglik", "mixture_loglik", "outcome_terms"]
 
+# ``most(y, cap)``: the largest value ``y`` can hold when the expression is built, at most
+# ``cap`` (NumPy knows ``y``; a graph's data may change later, so it takes ``cap``).
 NP = SimpleNamespace(
     log=np.log, exp=np.exp, log1p=np.log1p, where=np.where, sigmoid=sps.expit,
     log_sigmoid=lambda x: -np.logaddexp(0.0, -x), gammaln=sps.gammaln,
     softplus=lambda x: np.logaddexp(0.0, x), gammainc=sps.gammainc, logaddexp=np.logaddexp,
     cumsum=np.cumsum, sum=np.sum, maximum=np.maximum,
+    most=lambda y, cap: int(min(cap, np.max(y, initial=0.0))),
     clip=np.clip, concat=np.concatenate, ones_like=np.ones_like,
     arange=np.arange, expand=np.expand_dims, eq=np.equal, sign=np.sign, stack=np.stack,
 )
@@ -41,6 +44,7 @@ def _pt_ops() -> SimpleNamespace:
         log_sigmoid=lambda x: -pt.softplus(-x), gammaln=pt.gammaln,
         softplus=pt.softplus, gammainc=pt.gammainc, logaddexp=pt.logaddexp, cumsum=pt.cumsum,
         sum=pt.sum, maximum=pt.maximum,
+        most=lambda y, cap: cap,   # data may change after the graph is built
         clip=pt.clip, concat=pt.concatenate, ones_like=pt.ones_like,
         arange=pt.arange, expand=pt.expand_dims, eq=pt.eq, sign=pt.sign, stack=pt.stack,
     )
