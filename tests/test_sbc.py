@@ -152,8 +152,8 @@ def reduced_power(correct_run, model, tmp_path_factory):
 def test_strongest_planted_bug_fails(reduced_power):
     # Doubling every latent's initial-state sigma in the fit (not in the simulation). Seeded,
     # on the current model 10 quantities leave their band at 60 simulations and the smallest
-    # Holm p-value is 0.0057 (the model before this one, with the pause's loading on militia
-    # cohesion, left 5 out of band and no Holm p below 0.05). Earlier: 8 of 20 quantities and
+    # Holm p-value is 0.0057 (the previous round's model left 5 out of band and no Holm p
+    # below 0.05; which change restored the power is not known). Earlier: 8 of 20 quantities and
     # 0.005 (0.010 with the PyMC graph's gradient), ten times below 0.05 (with the 19
     # quantities before ``loglik:newest_report`` and the graph's gradient:
     # 4 quantities and Holm 0.024 at 50 simulations, a pass with Holm 0.22 at 40; 60 is about
