@@ -138,10 +138,17 @@ def test_cli_calibrate_runs_for_real_and_strict_exits_3(tmp_path):
                             cwd=tmp_path, timeout=600)
     assert strict.returncode == 3, strict.stderr
     summary = json.loads(out.with_suffix(".json").read_text())
+    # The LFO check runs at its own sizes on a simulated history: its verdict at this seed is
+    # a statistical finding (rejected on the current model, simulated PIT p 0.021; p 0.82 and
+    # 0.030 at seeds 1 and 2; docs/calibration.md), so it is checked for being reported, not
+    # for its value.
+    lfo_failed = summary["lfo"]["pit_verdict"].startswith("non-uniform")
     assert summary["failed_checks"] == [
         "worlds/fit: Brier skill CI does not exclude 0",
-        "worlds/psis: Brier skill CI does not exclude 0"]
+        "worlds/psis: Brier skill CI does not exclude 0",
+        *(["LFO: simulated months' PITs are not uniform"] if lfo_failed else [])]
     assert "calibration checks failed: worlds/fit: Brier skill CI" in strict.stderr
+    assert ("LFO: simulated months" in strict.stderr) == lfo_failed
     assert json.loads(strict.stdout)["failed_checks"] == summary["failed_checks"]
     assert summary["settings"] | {"power_sims": None} == {
         **summary["settings"], "n_sims": 2, "n_worlds": 2, "power_repeats": 0, "draws": 400,
