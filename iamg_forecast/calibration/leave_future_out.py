@@ -9,9 +9,15 @@ sampling from the last fit and refitted when Pareto k exceeds 0.7 (PSIS-LFO, Bü
 Vehtari 2020; the idea behind ``arviz_stats.lfo_cv``).
 
 Each report gets a PIT value (randomised for binary and count reports: ``P(Y < y) + V P(Y = y)``
-with ``V ~ U(0, 1)``, uniform when the model is right) and its log predictive score. Under the
-model, PITs of successive months are independent uniforms; reports of one month share the
-posterior, so they are uniform but not independent.
+with ``V ~ U(0, 1)``, uniform when the model is right) and its log predictive score. Reports of
+one month share the month's latent state, so their marginal PITs would be uniform but not
+independent, and a uniformity test that assumes independence would reject a correct model too
+often. Each report of a month is therefore predicted given the month's earlier reports (in
+indicator order) as well: the posterior is carried report by report, by PSIS from the last fit,
+and refitted whenever Pareto k exceeds the threshold (precise reports, such as a currency rate,
+can exhaust the importance weights within a month). These conditional PITs are independent
+uniforms under the model (Rosenblatt's transform: the prequential principle applied report by
+report), and a month's log scores add up to the joint log predictive density of its reports.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from iamg_forecast.kinds import get_kind, pit_and_log_score, report_predictive
 from iamg_forecast.model import ScenarioModel
 from iamg_forecast.spec import month_end, parse_month
 
-__all__ = ["LFOResult", "lfo", "simulate_history"]
+__all__ = ["LFOResult", "lfo", "simulate_history", "with_cells"]
 
 
 def _as_of_before(spec, t: int) -> dt.date:
@@ -50,6 +56,33 @@ def _predictive(model: ScenarioModel, eta: np.ndarray, w: np.ndarray, i: int, y:
                              kind.scored_value(y), w, v)
 
 
+def with_cells(data: dict[str, Any], full: dict[str, Any],
+               cells: Iterable[tuple[int, int]]) -> dict[str, Any]:
+    """``data`` with the indicator cells ``(i, m)`` of ``full`` observed as well.
+
+    Examples
+    --------
+    >>> import iamg_forecast as iaf
+    >>> from iamg_forecast.evidence.io import seed_evidence
+    >>> m = iaf.load_model()
+    >>> full = m.data(seed_evidence(), dt.date(2026, 1, 31))
+    >>> empty = m.data([], dt.date(2025, 12, 31))
+    >>> i, t = (int(x[0]) for x in np.nonzero(full["ind_observed"]))
+    >>> int(with_cells(empty, full, [(i, t)])["ind_observed"].sum())
+    1
+    """
+    out = dict(data)
+    for key in _CELL_KEYS:
+        out[key] = np.array(data[key], copy=True)
+    for i, m in cells:
+        for key in _CELL_KEYS:
+            out[key][i, m] = full[key][i, m]
+    return out
+
+
+_CELL_KEYS = ("ind_value", "ind_rel", "ind_observed")
+
+
 @dataclass
 class LFOResult:
     """One-month-ahead predictions of every report.
@@ -58,12 +91,14 @@ class LFOResult:
     ----------
     frame : pandas.DataFrame
         One row per predicted report (cell): ``month, indicator, kind, value, reliability, pit,
-        log_score, source, pareto_k, method`` (``psis`` or ``refit``).
+        log_score, source, pareto_k, method`` (``psis`` or ``refit``) and ``reports_before``
+        (how many of the month's reports it is predicted given).
     months : pandas.DataFrame
-        One row per month: cells, Pareto k, method, summed log score.
+        One row per month: cells, largest Pareto k, fits, method (``refit`` if any), summed
+        log score (the joint log predictive density of the month's reports).
     pit_pvalue : float
-        Simultaneous-ECDF-band test of PIT uniformity (all cells; see the module note on
-        within-month dependence).
+        Simultaneous-ECDF-band test of PIT uniformity (all cells; each report is predicted
+        given the earlier reports of its month, see the module note).
     """
 
     frame: pd.DataFrame
@@ -92,7 +127,7 @@ class LFOResult:
                if len(f) else float("nan"),
                "mean_log_score": float(f["log_score"].mean()) if len(f) else float("nan"),
                "elpd": float(f["log_score"].sum()),
-               "refits": int((self.months["method"] == "refit").sum()),
+               "refits": int(self.attrs.get("fits", (self.months["method"] == "refit").sum())),
                "max_pareto_k": float(self.months["pareto_k"].max())}
         vp = self.pit_pvalue
         if verdict_source is not None:
@@ -146,7 +181,7 @@ def lfo(model: ScenarioModel, items: Iterable[Evidence], *, draws: int = 400, tu
     k_threshold : float
         Refit when the Pareto k of the carried-forward weights exceeds it.
     exact : bool
-        Refit at every month (no PSIS).
+        Refit for every report (no PSIS).
     months : sequence of str, optional
         Only predict these months (``YYYY-MM``); default every month with reports.
     source_label : callable, optional
@@ -193,39 +228,42 @@ def lfo(model: ScenarioModel, items: Iterable[Evidence], *, draws: int = 400, tu
     n_fit = 0
     for t in wanted:
         as_of = _as_of_before(spec, t)
-        data_t = model.data(items, as_of)
-        method, k = "psis", 0.0
-        if ref is not None and not exact:
-            eta_r, hz_r = flat(ref[0]["indicator_eta"]), flat(ref[0]["hazard_logit"])
-            lr = model.loglik(eta_r, hz_r, data_t) - model.loglik(eta_r, hz_r, ref[1])
-            lw, k = psis_log_weights(lr.reshape(ref[0]["hazard_logit"].shape[:2]))
-        if ref is None or exact or k > k_threshold:
-            fitted, _ = fit_draws(model, data_t, seed_of(seed, n_fit), cfg)
-            n_fit += 1
-            ref = (fitted, data_t)
-            shape = fitted["hazard_logit"].shape[:2]
-            lw = np.full(shape, -np.log(np.prod(shape)))
-            method = "refit"
-        w = np.exp(lw).reshape(-1)
-        eta = flat(ref[0]["indicator_eta"])
-        elpd = 0.0
-        n_cells = 0
-        for m, i in cells:
-            if m != t:
-                continue
-            y, r = float(full["ind_value"][i, m]), float(full["ind_rel"][i, m])
+        base = model.data(items, as_of)
+        month = [i for m, i in cells if m == t]
+        elpd, ks, month_fits = 0.0, [], 0
+        for n_before, i in enumerate(month):
+            # each report is predicted given everything before it, the month's earlier reports
+            # included: carried from the last fit by PSIS, refitted when Pareto k is too high
+            data_k = with_cells(base, full, [(j, t) for j in month[:n_before]])
+            method, k = "psis", 0.0
+            if ref is not None and not exact:
+                eta_r, hz_r = flat(ref[0]["indicator_eta"]), flat(ref[0]["hazard_logit"])
+                lr = model.loglik(eta_r, hz_r, data_k) - model.loglik(eta_r, hz_r, ref[1])
+                lw, k = psis_log_weights(lr.reshape(ref[0]["hazard_logit"].shape[:2]))
+            if ref is None or exact or k > k_threshold:
+                fitted, _ = fit_draws(model, data_k, seed_of(seed, n_fit), cfg)
+                n_fit += 1
+                month_fits += 1
+                ref = (fitted, data_k)
+                shape = fitted["hazard_logit"].shape[:2]
+                lw = np.full(shape, -np.log(np.prod(shape)))
+                method = "refit"
+            y, r = float(full["ind_value"][i, t]), float(full["ind_rel"][i, t])
             v = float(np.random.default_rng([seed, t, i]).random())
-            pit, ls = _predictive(model, eta[:, i, m], w, i, y, r, v)
+            eta = flat(ref[0]["indicator_eta"])
+            pit, ls = _predictive(model, eta[:, i, t], np.exp(lw).reshape(-1), i, y, r, v)
             elpd += ls
-            n_cells += 1
+            ks.append(float(k))
             ind = spec.indicators[i]
-            rows.append({"month": spec.months[m], "indicator": ind.name, "kind": ind.kind,
+            rows.append({"month": spec.months[t], "indicator": ind.name, "kind": ind.kind,
                          "value": y, "reliability": r, "pit": pit, "log_score": ls,
-                         "source": "; ".join(sorted(label.get((i, m), {"?"}))),
-                         "pareto_k": float(k), "method": method})
-        mrows.append({"month": spec.months[t], "as_of": as_of.isoformat(), "cells": n_cells,
-                      "pareto_k": float(k), "method": method, "log_score": elpd})
-        say(f"[lfo] {spec.months[t]}: {n_cells} reports, {method} (k={k:.2f})")
+                         "source": "; ".join(sorted(label.get((i, t), {"?"}))),
+                         "pareto_k": float(k), "method": method, "reports_before": n_before})
+        mrows.append({"month": spec.months[t], "as_of": as_of.isoformat(), "cells": len(month),
+                      "pareto_k": max(ks), "fits": month_fits,
+                      "method": "refit" if month_fits else "psis", "log_score": elpd})
+        say(f"[lfo] {spec.months[t]}: {len(month)} reports, {month_fits} fits "
+            f"(largest k {max(ks):.2f})")
     frame = pd.DataFrame(rows)
     pv = uniformity_pvalue(frame["pit"].to_numpy()) if len(frame) >= 2 else float("nan")
     return LFOResult(frame=frame, months=pd.DataFrame(mrows), pit_pvalue=pv,
