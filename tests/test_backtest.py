@@ -16,7 +16,7 @@ import pytest
 import iamg_forecast as iaf
 from iamg_forecast.backtest import list_cases, load_case
 from iamg_forecast.backtest.cases import cases_dir
-from iamg_forecast.backtest.run import _seed, score_dates
+from iamg_forecast.backtest.run import _baselines, _seed, score_dates
 from iamg_forecast.calibration.ledger import climatology
 from iamg_forecast.errors import SpecError
 
@@ -81,9 +81,11 @@ def test_scores_recomputed_by_hand_for_one_date(result):
     clim = clim / clim.sum()
     row = r.per_date[(r.per_date["variant"] == "climatology") & (r.per_date["as_of"] == d)]
     assert row["log_score"].iloc[0] == pytest.approx(-math.log(clim[members.index("other_pm")]))
+    # the incumbent's role was vacant in 2014 (Maliki was the front-runner): three members
+    assert members == ["maliki_confirmed", "other_pm", "deadlock_persists"]
     row = r.per_date[(r.per_date["variant"] == "uniform") & (r.per_date["as_of"] == d)]
-    assert row["log_score"].iloc[0] == pytest.approx(math.log(4))
-    assert row["brier"].iloc[0] == pytest.approx(0.75)
+    assert row["log_score"].iloc[0] == pytest.approx(math.log(3))
+    assert row["brier"].iloc[0] == pytest.approx(2 / 3)
     # the pooled table is the mean over dates of these rows
     pooled = result.pooled
     assert pooled.loc["model", "log_score"] == pytest.approx(
@@ -133,7 +135,7 @@ def test_noise_is_measured_from_replicate_fits(result):
     r = result[CASE]
     rep = r.replicates
     # one replicate per month-end date and role: the same data fitted with another seed
-    assert len(rep) == 4 * len(r.case.forecast_dates())
+    assert len(rep) == len(r.case.outcomes) * len(r.case.forecast_dates())
     d = r.case.forecast_dates()[-1]
     model = iaf.ScenarioModel(r.case.spec)
     known = [i for i in r.case.items if i.date <= d]
@@ -184,13 +186,18 @@ def test_bad_case_files_list_every_problem(tmp_path):
     (folder / "facts.yaml").write_text(
         "facts:\n" + fact.format(id="a", date="2014-05-01", event="no_such_event")
         + fact.format(id="a", date="2014-05-02", event="speaker_elected")
-        + fact.format(id="b", date="2013-01-01", event="speaker_elected"))
+        + fact.format(id="b", date="2013-01-01", event="speaker_elected")
+        + fact.format(id="c", date="2014-05-03", event="party_opposes").replace(
+            "role: frontrunner", "role: incumbent, expect: {incumbent: down}"))
     with pytest.raises(SpecError) as err:
         load_case(folder, root=tmp_path)
     text = str(err.value)
     assert "facts[0].event: unknown event type" in text
     assert "facts[1].id: duplicate id" in text
     assert "facts[2].date: outside the case" in text
+    # the incumbent's role is null in this case: nobody held it, so no fact can name it
+    assert "facts[3].role: a role nobody held on the start day" in text
+    assert "facts[3].expect: a role nobody held on the start day" in text
     with pytest.raises(SpecError, match="no backtest case there"):
         load_case("no_such_case")
 
@@ -202,7 +209,7 @@ def test_bundled_pm_priors_follow_the_reference_class_rule():
 
     spec = iaf.load_spec()
     prior = pm_priors()
-    roles = load_case(CASE).outcomes
+    roles = load_case(CASE).events.roles
     for role, name in roles.items():
         o = spec.outcome(name)
         if o.type == "choice":
@@ -212,6 +219,27 @@ def test_bundled_pm_priors_follow_the_reference_class_rule():
     assert prior.n == 6
     assert [prior.shares[r] for r in ("frontrunner", "incumbent", "other")] == pytest.approx(
         [1 / 9, 2 / 9, 6 / 9])
+
+
+def test_a_vacant_role_is_no_choice_for_any_variant():
+    case = load_case("formation_2018")   # Sairoon, the largest list, named no candidate
+    assert case.info.vacant_roles == ["frontrunner"]
+    assert list(case.outcomes) == ["incumbent", "other", "none"]
+    spec = case.spec
+    assert spec.group_members("pm_selection") == ["sudani_return", "other_pm",
+                                                  "deadlock_persists"]
+    assert "maliki_confirmed" not in spec.group("pm_selection").stages.designation_milestones
+    # outcome effects that named the vacant choice are gone with it; the others stay
+    bundled = {o.name: [a.outcome for a in (o.after or [])] for o in iaf.load_spec().outcomes}
+    for o in spec.outcomes:
+        assert [a.outcome for a in (o.after or [])] == [
+            a for a in bundled[o.name] if a != "maliki_confirmed"]
+    assert any("maliki_confirmed" in v for v in bundled.values())
+    # the baselines spread over the same three members
+    base = _baselines(case, case.forecast_dates()[:1])
+    assert sorted(base.loc[base["variant"] == "uniform", "outcome"]) == sorted(
+        spec.group_members("pm_selection"))
+    assert base.loc[base["variant"] == "uniform", "p"].tolist() == pytest.approx([1 / 3] * 3)
 
 
 def test_a_case_knows_only_the_formations_before_it():

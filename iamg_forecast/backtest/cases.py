@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -67,6 +68,9 @@ class CaseInfo(_Strict):
         if self.kind == "formation":
             if self.resolution is None or self.roles is None:
                 raise ValueError("a formation case needs roles and a resolution")
+            if self.resolution.role in self.vacant_roles:
+                raise ValueError(f"resolution.role {self.resolution.role!r} is a role nobody "
+                                 "held on the start day (null in roles)")
             if self.resolution.date <= self.start:
                 raise ValueError(f"resolution.date {self.resolution.date} must be after "
                                  f"start {self.start}")
@@ -81,6 +85,16 @@ class CaseInfo(_Strict):
             return self.resolution.date - dt.timedelta(days=1)
         assert self.end is not None
         return self.end
+
+    @property
+    def vacant_roles(self) -> list[str]:
+        """The PM roles nobody held on the start day (``null`` in ``roles``).
+
+        A vacant role cannot win: the roles are fixed on the start day, and anyone named later
+        is "other". Every variant of the case (the model, the no-evidence model, climatology
+        and uniform) drops it.
+        """
+        return sorted(r for r, who in (self.roles or {}).items() if who is None)
 
 
 class Fact(_Strict):
@@ -299,7 +313,8 @@ class Case:
         data["scenario"] = {**data["scenario"], "name": f"backtest_{self.name}",
                             "title": self.info.title, "start_month": first, "end_month": last,
                             "default_horizon": month_end(horizon_month).isoformat()}
-        _pm_overlay(data, self.events.roles, self.info.start, self.info.initial_stage)
+        _pm_overlay(data, self.events.roles, self.info.start, self.info.initial_stage,
+                    self.info.vacant_roles)
         return Spec.from_mapping(data, where=f"{self.name} (bundled spec, case time frame)")
 
     @property
@@ -309,8 +324,8 @@ class Case:
 
     @property
     def outcomes(self) -> dict[str, str]:
-        """Role → outcome name of the spec."""
-        return dict(self.events.roles)
+        """Role → outcome name of the spec (the roles someone held on the start day)."""
+        return {r: o for r, o in self.events.roles.items() if r not in self.info.vacant_roles}
 
     @cached_property
     def items(self) -> tuple[Evidence, ...]:
@@ -374,9 +389,20 @@ def _unplaced_totals(spec: Spec, items: list[Evidence]) -> set[str]:
 
 
 def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
-                initial_stage: str) -> None:
-    """Set the PM group's priors from the formations known before ``start`` (in place)."""
+                initial_stage: str, vacant: Sequence[str] = ()) -> None:
+    """Set the PM group's priors from the formations known before ``start``, and drop the
+    choices of ``vacant`` roles with everything that names them (in place).
+    """
     prior = pm_priors(before=start)
+    gone = {roles[r] for r in vacant}
+    data["outcomes"] = [o for o in data["outcomes"] if o["name"] not in gone]
+    for o in data["outcomes"]:
+        if o.get("after"):
+            o["after"] = [a for a in o["after"] if a["outcome"] not in gone]
+    for g in data["competing_groups"]:
+        if g.get("stages") is not None:
+            g["stages"] = {**g["stages"], "designation_milestones": {
+                o: m for o, m in g["stages"]["designation_milestones"].items() if o not in gone}}
     by_outcome = {o: r for r, o in roles.items()}
     why = (f"Computed by the rule of backtests/formations.yaml from the {prior.n} formations "
            f"completed before {start}.")
@@ -485,6 +511,14 @@ def _fact_problems(f: Fact, i: int, where: str, events: EventMap, info: CaseInfo
         out.append(Problem(where, f"{at}.expect", "expected roles "
                            f"{sorted(events.roles)} or latents {sorted(EXPECTABLE_LATENTS)}",
                            bad))
+    vacant = [] if info is None else info.vacant_roles
+    if f.role in vacant:
+        out.append(Problem(where, f"{at}.role", "a role nobody held on the start day (null in "
+                           "case.yaml roles); a later candidate is 'other'", f.role))
+    if any(k in vacant for k in f.expect):
+        out.append(Problem(where, f"{at}.expect", "a role nobody held on the start day (null "
+                           "in case.yaml roles) cannot move", [k for k in f.expect
+                                                               if k in vacant]))
     if info is not None and not info.start <= f.date <= (
             info.resolution.date if info.resolution else info.end):
         out.append(Problem(where, f"{at}.date", f"outside the case ({info.start} to "
