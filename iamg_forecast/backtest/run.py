@@ -576,7 +576,7 @@ def to_markdown(res: BacktestResult) -> str:
     parts = [f"Settings: draws {s['draws'] or 'default'}, tune {s['tune'] or 'default'}, "
              f"chains {s['chains'] or 'default'}, seed {s['seed']}, noise z {s['noise_z']}.",
              "", "Pooled over the formation cases (log score: -ln p of what happened; "
-             "Brier over the four roles; lower is better):", "", md_table(res.pooled), "",
+             "Brier over the case's roles; lower is better):", "", md_table(res.pooled), "",
              "Mean log score by case:", "", md_table(res.by_case), "",
              "Expected directions (a move beyond noise counts):", "",
              md_table(res.direction_summary, index=False), "",
