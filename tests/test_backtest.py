@@ -242,6 +242,18 @@ def test_a_vacant_role_is_no_choice_for_any_variant():
     assert base.loc[base["variant"] == "uniform", "p"].tolist() == pytest.approx([1 / 3] * 3)
 
 
+def test_protests_are_read_by_whom_they_target():
+    case = load_case("formation_2021_22")
+    logged = {e.id: e.indicator for e in case.items}
+    # the Sadrists storming parliament against Sudani's nomination (role other) is a rejection
+    # of that nominee; protests against the election results (role none) are anti-government
+    assert logged["f2021-19"] == logged["f2021-20"] == "bloc_rejects_outside"
+    assert logged["f2021-03"] == "mass_antigovernment_protests"
+    incumbent = load_case("formation_2018")   # Basra, September 2018: against the government
+    assert {e.id: e.indicator for e in incumbent.items}["f2018-12"] == \
+        "mass_antigovernment_protests"
+
+
 def test_a_case_knows_only_the_formations_before_it():
     spec = load_case(CASE).spec   # 2014: the 2006 (other) and 2010 (incumbent) formations
     shares = {"frontrunner": 1 / 5, "incumbent": 2 / 5, "other": 2 / 5}
