@@ -34,7 +34,10 @@ CALIBRATION_SIZES = {"n_sims": 500, "n_worlds": 1000, "power_repeats": 3,
                      # A report counted twice moves the forecasts about as much as sampler
                      # noise does; SBC needs 800 worlds to see it (docs/calibration.md).
                      "power_sims": {"half_likelihood": 200, "doubled_prior_initial": 200,
-                                    "double_counted_item": 800}}
+                                    "double_counted_item": 800},
+                     # Independent simulated histories of the LFO check, their PITs tested
+                     # together: one history's verdict rests on about 160 reports.
+                     "lfo_histories": 10}
 
 # ---- input limits (issue 18: hostile and accidental input) -----------------------------------
 MAX_EVIDENCE_FILE_BYTES = 32 * 1024 * 1024   # one evidence file (YAML or CSV)

@@ -32,7 +32,7 @@ from iamg_forecast.files import write_atomic
 from iamg_forecast.inference import package_versions
 from iamg_forecast.model import ScenarioModel, load_model
 
-__all__ = ["run_calibration", "FULL_SIZES", "failed_checks"]
+__all__ = ["run_calibration", "FULL_SIZES", "combine_lfo", "failed_checks"]
 
 # The sizes of ``make calibrate`` (see docs/calibration.md for what they cost and give).
 FULL_SIZES = defaults.CALIBRATION_SIZES
@@ -47,6 +47,47 @@ def _lfo_task(ref: dict[str, Any], seed: int, sizes: dict[str, int]) -> dict[str
               **sizes)
     return {"frame": res.frame, "months": res.months, "pit_pvalue": res.pit_pvalue,
             "attrs": res.attrs, "n_items": len(hist)}
+
+
+def combine_lfo(outs: list[dict[str, Any]]) -> LFOResult:
+    """One LFO result from the checks of several independent simulated histories.
+
+    Each report's PIT is an independent uniform under the model (within a history each report
+    is predicted given everything before it; histories are independent), so the PITs of every
+    history are tested together. Each history's own p-value (simulated months) and Fisher's
+    combination of them are kept in ``attrs``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = {"frame": pd.DataFrame({"pit": [0.2, 0.7], "source": "simulated"}),
+    ...        "months": pd.DataFrame({"month": ["2026-02"]}), "pit_pvalue": 0.5,
+    ...        "attrs": {"seed": 0, "fits": 3}, "n_items": 20}
+    >>> res = combine_lfo([out, {**out, "attrs": {"seed": 1, "fits": 4}}])
+    >>> res.attrs["histories"], res.attrs["fits"], res.attrs["n_items"], len(res.frame)
+    (2, 7, 40, 4)
+    """
+    import pandas as pd
+    from scipy import stats
+
+    from iamg_forecast.calibration.uniformity import uniformity_pvalue
+
+    frame = pd.concat([o["frame"].assign(history=o["attrs"]["seed"]) for o in outs],
+                      ignore_index=True)
+    months = pd.concat([o["months"].assign(history=o["attrs"]["seed"]) for o in outs],
+                       ignore_index=True)
+    per = []
+    for o in outs:
+        sim = o["frame"].loc[o["frame"]["source"] == "simulated", "pit"].to_numpy()
+        per.append(float(uniformity_pvalue(sim)) if sim.size >= 2 else float("nan"))
+    finite = [p for p in per if math.isfinite(p)]
+    attrs = {**outs[0]["attrs"], "seed": [o["attrs"]["seed"] for o in outs],
+             "fits": int(sum(o["attrs"]["fits"] for o in outs)), "histories": len(outs),
+             "n_items": int(sum(o["n_items"] for o in outs)), "history_pvalues": per,
+             "fisher_pvalue": float(stats.combine_pvalues(finite).pvalue) if finite
+             else float("nan")}
+    pv = uniformity_pvalue(frame["pit"].to_numpy()) if len(frame) >= 2 else float("nan")
+    return LFOResult(frame=frame, months=months, pit_pvalue=pv, attrs=attrs)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -69,6 +110,7 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
                     model: ScenarioModel | None = None, executor: cf.Executor | None = None,
                     store: str | Path | None = None, draws: int = 400, tune: int = 300,
                     chains: int = 2, thin_to: int = 100, lfo_enabled: bool = True,
+                    lfo_histories: int = FULL_SIZES["lfo_histories"],
                     progress: bool | Callable[[str], None] = True) -> dict[str, Any]:
     """Run the whole calibration suite and write ``out_html``.
 
@@ -97,6 +139,9 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
     draws, tune, chains, thin_to : int
         Sampler sizes of every fit.
     lfo_enabled : bool
+    lfo_histories : int
+        Independent simulated histories of the LFO check (seeds ``seed`` to
+        ``seed + lfo_histories - 1``); the verdict tests their simulated months' PITs together.
     progress : bool or callable
 
     Returns
@@ -112,6 +157,8 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
     >>> summary["sbc"]["verdict"]  # doctest: +SKIP
     'pass'
     """
+    if lfo_enabled and lfo_histories < 1:
+        raise ValueError(f"lfo_histories must be at least 1, got {lfo_histories}")
     say = progress_fn(progress)
     out_html = Path(out_html)
     model = model or load_model()
@@ -126,10 +173,11 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
     try:
         say(f"[calibrate] {max(n_sims, n_worlds)} worlds ({n_whatif} with the what-if path), "
             f"SBC on {n_sims}, power {power_repeats} runs x {power_sims} per bug")
-        lfo_fut = None
+        lfo_futs = []
         if lfo_enabled:
             # queued behind the main simulations on the same workers (no extra compile)
-            lfo_fut = ex.submit(_lfo_task, register(model), seed, sizes)
+            lfo_futs = [ex.submit(_lfo_task, register(model), seed + h, sizes)
+                        for h in range(lfo_histories)]
         t = time.perf_counter()
         recs = run_sims(model, max(n_sims, n_worlds), seed=seed, executor=ex, whatif=n_whatif,
                         thin_to=thin_to, store=None if store_p is None else store_p / "main",
@@ -153,21 +201,18 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
                                 seed=seed, thin_to=thin_to, progress=say,
                                 store=None if store_p is None else store_p / "power", **sizes)
             times["power_check"] = time.perf_counter() - t
-        lfo_out = None
-        if lfo_fut is not None:
+        lfo_res = None
+        if lfo_futs:
             t = time.perf_counter()
-            lfo_out = lfo_fut.result()
+            lfo_res = combine_lfo([f.result() for f in lfo_futs])
             times["lfo_wait"] = time.perf_counter() - t
-            say(f"[calibrate] LFO: {len(lfo_out['frame'])} reports, PIT test "
-                f"p={lfo_out['pit_pvalue']:.3g}")
+            say(f"[calibrate] LFO: {lfo_res.attrs['histories']} histories, "
+                f"{len(lfo_res.frame)} reports, PIT test p={lfo_res.pit_pvalue:.3g}")
     finally:
         if own:
             ex.shutdown(wait=True, cancel_futures=True)
     times["total"] = time.perf_counter() - t_all
 
-    lfo_res = None if lfo_out is None else LFOResult(
-        frame=lfo_out["frame"], months=lfo_out["months"], pit_pvalue=lfo_out["pit_pvalue"],
-        attrs={**lfo_out["attrs"], "n_items": lfo_out["n_items"]})
     figs["sbc"] = sbc_res.plot()
     for path, res in ws.corp.items():
         figs[f"corp_{path}"] = plot_reliability(res, title=f"{path}: BS {res.score:.3f}, "
@@ -183,6 +228,7 @@ def run_calibration(out_html: str | Path = "reports/calibration.html",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "settings": {"n_sims": n_sims, "n_worlds": n_worlds, "n_whatif": n_whatif,
                      "power_repeats": power_repeats, "power_sims": power_sims, "seed": seed,
+                     "lfo_histories": lfo_histories if lfo_enabled else 0,
                      "thin_to": thin_to, **sizes, "spec_hash": model.spec.hash},
         "sbc": sbc_res.summary(),
         "worlds": ws.summary(),

@@ -95,8 +95,9 @@ def _lfo_rows(s: dict[str, Any]) -> list[dict[str, Any]]:
     sim = lf.get("by_source", {}).get("simulated", {})
     rows = [{"name": "LFO one-month-ahead PIT uniform (simulated months)",
              "ok": not lf["pit_verdict"].startswith("non-uniform"),
-             "numbers": f"{sim.get('n', 0)} reports, p={lf['verdict_pvalue']:.3g}, mean log "
-                        f"score {sim.get('mean_log_score', float('nan')):.3f}"}]
+             "numbers": f"{lf.get('histories', 1)} histories, {sim.get('n', 0)} reports, "
+                        f"p={lf['verdict_pvalue']:.3g}, mean log score "
+                        f"{sim.get('mean_log_score', float('nan')):.3f}"}]
     seed_s = lf.get("by_source", {}).get("seed")
     if seed_s:
         pv = seed_s["pit_pvalue"]

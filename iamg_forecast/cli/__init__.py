@@ -440,6 +440,8 @@ def calibrate_cmd(
     power_sims: Annotated[int | None, typer.Option(
         help="Simulations per power-check run, for every bug. Default: "
              + ", ".join(f"{k} {v}" for k, v in _SIZES["power_sims"].items()) + ".")] = None,
+    lfo_histories: Annotated[int, typer.Option(
+        help="Simulated histories of the LFO check, tested together.")] = _SIZES["lfo_histories"],
     store: Annotated[Path | None, typer.Option(
         help="Directory keeping every simulation; a re-run resumes from it.")] = None,
     seed: Annotated[int, typer.Option(help="Seed (every simulation is seeded by its index).")
@@ -460,12 +462,14 @@ def calibrate_cmd(
                         ("--power-sims", 2 if power_sims is None else power_sims)):
         if value < 2:
             raise typer.BadParameter(f"{name} must be at least 2, got {value}")
+    if lfo_histories < 1:
+        raise typer.BadParameter(f"--lfo-histories must be at least 1, got {lfo_histories}")
     if power_repeats < 0:
         raise typer.BadParameter(f"--power-repeats must be >= 0, got {power_repeats}")
     summary = run_calibration(out, n_sims=n_sims, n_worlds=n_worlds,
                               power_repeats=power_repeats,
                               power_sims=_SIZES["power_sims"] if power_sims is None else power_sims,
-                              seed=seed,
+                              seed=seed, lfo_histories=lfo_histories,
                               store=store, progress=not quiet)
     typer.echo(json.dumps(summary, indent=1, default=str))
     if strict and summary["failed_checks"]:
