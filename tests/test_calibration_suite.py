@@ -167,3 +167,19 @@ def test_cli_calibrate_runs_for_real_and_strict_exits_3(tmp_path):
     sims = sorted(p.name for p in (store / "main" / "sims").iterdir())
     assert sims == ["full_000000.json", "full_000001.json", "whatif_000000.json",
                     "whatif_000001.json"]
+
+
+def test_lfo_histories_are_tested_together_with_the_seed_reports_once(suite_run, model):
+    _, summary = suite_run
+    lf = summary["lfo"]
+    assert lf["histories"] == 2 and lf["seed"] == [0, 1]
+    assert len(lf["history_pvalues"]) == 2
+    # every history starts with the same real seed reports: they count once (the doctest of
+    # combine_lfo checks the rule row by row)
+    by = lf["by_source"]
+    assert by["seed"]["n"] + by["simulated"]["n"] == lf["n_cells"]
+    from iamg_forecast.evidence.io import seed_evidence
+
+    items = seed_evidence()
+    seed_cells = model.data(items, max(e.date for e in items))["ind_observed"].sum()
+    assert by["seed"]["n"] == seed_cells

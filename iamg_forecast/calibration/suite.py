@@ -54,26 +54,29 @@ def combine_lfo(outs: list[dict[str, Any]]) -> LFOResult:
 
     Each report's PIT is an independent uniform under the model (within a history each report
     is predicted given everything before it; histories are independent), so the PITs of every
-    history are tested together. Each history's own p-value (simulated months) and Fisher's
-    combination of them are kept in ``attrs``.
+    history are tested together. Every history starts with the same real seed reports: they
+    are kept once, from the first history. Each history's own p-value (simulated months) and
+    Fisher's combination of them are kept in ``attrs``.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> out = {"frame": pd.DataFrame({"pit": [0.2, 0.7], "source": "simulated"}),
+    >>> out = {"frame": pd.DataFrame({"pit": [0.4, 0.2, 0.7],
+    ...                                "source": ["seed", "simulated", "simulated"]}),
     ...        "months": pd.DataFrame({"month": ["2026-02"]}), "pit_pvalue": 0.5,
     ...        "attrs": {"seed": 0, "fits": 3}, "n_items": 20}
     >>> res = combine_lfo([out, {**out, "attrs": {"seed": 1, "fits": 4}}])
-    >>> res.attrs["histories"], res.attrs["fits"], res.attrs["n_items"], len(res.frame)
-    (2, 7, 40, 4)
+    >>> res.attrs["histories"], res.attrs["fits"], len(res.frame)   # the seed report once
+    (2, 7, 5)
     """
     import pandas as pd
     from scipy import stats
 
     from iamg_forecast.calibration.uniformity import uniformity_pvalue
 
-    frame = pd.concat([o["frame"].assign(history=o["attrs"]["seed"]) for o in outs],
-                      ignore_index=True)
+    frame = pd.concat([o["frame"].assign(history=o["attrs"]["seed"]) for o in outs[:1]]
+                      + [o["frame"].loc[o["frame"]["source"] == "simulated"].assign(
+                          history=o["attrs"]["seed"]) for o in outs[1:]], ignore_index=True)
     months = pd.concat([o["months"].assign(history=o["attrs"]["seed"]) for o in outs],
                        ignore_index=True)
     per = []
