@@ -221,6 +221,77 @@ def test_bundled_pm_priors_follow_the_reference_class_rule():
         [1 / 9, 2 / 9, 6 / 9])
 
 
+def test_bundled_stage_priors_follow_the_formations_rule():
+    """The designation, vote, same-month vote and failure priors of priors/outcomes.yaml are
+    the rule of backtests/formations.yaml over every formation; the counts are the ones the
+    rationales state, recounted by hand from the dates in that file."""
+    from iamg_forecast.backtest.reference import stage_priors
+
+    p = stage_priors()
+    stages = iaf.load_spec().group("pm_selection").stages
+    for step in ("designation", "vote", "vote_same_month", "failure"):
+        assert getattr(stages, step).mu == pytest.approx(p.mu[step], abs=5e-4), step
+    # 2006, 2010, 2018, 2022: named in the presidency's month; 2014: July without, August
+    # with; 2019-20: Nov, Dec, Jan without, Feb (Allawi), Mar (al-Zurfi), Apr (al-Kadhimi)
+    assert (p.k["designation"], p.exposure["designation"]) == (8, 12)
+    # the month after: 2006, 2010, 2014 and al-Kadhimi voted; Allawi and al-Zurfi withdrew
+    assert (p.k["vote"], p.exposure["vote"]) == (4, 6)
+    assert (p.k["failure"], p.exposure["failure"]) == (2, 2)
+    # voted in the month of the designation: 2018 and 2022 of the eight designates
+    assert (p.k["vote_same_month"], p.exposure["vote_same_month"]) == (2, 8)
+    assert p.mu["failure"] == pytest.approx(math.log(3 / 1))
+
+
+def test_a_case_takes_its_stage_priors_from_earlier_formations_only():
+    """2010 knows only 2006 (named and voted the month after, nobody failed): Laplace gives
+    2/3, 2/3, 1/3 and 1/2."""
+    stages = load_case("formation_2010").spec.group("pm_selection").stages
+    assert [stages.designation.mu, stages.vote.mu, stages.vote_same_month.mu,
+            stages.failure.mu] == pytest.approx([math.log(2), math.log(2), -math.log(2), 0.0],
+                                                abs=5e-4)
+    assert "1 formation(s) completed before 2010-03-07" in stages.failure.rationale
+
+
+@pytest.mark.parametrize("case", ["formation_2010", "formation_2014", "formation_2018",
+                                  "replacement_2019_20", "formation_2021_22"])
+def test_the_formation_steps_agree_with_the_case_facts(case):
+    """formations.yaml's dates of a formation with a case folder are that case's facts."""
+    from iamg_forecast.backtest.reference import load_formations
+
+    c = load_case(case)
+    f = next(f for f in load_formations() if f.start == c.info.start)
+    facts = {(x.event, x.date) for x in c.facts}
+    assert f.approved == c.info.resolution.date
+    assert f.initial_stage == c.info.initial_stage
+    if f.president is not None:
+        assert ("president_elected", f.president) in facts
+    for d in f.designations:
+        assert ("pm_designated", d.date) in facts
+        if d.fails is not None:
+            assert ("designate_fails", d.fails) in facts
+    assert len(f.designations) == sum(x.event == "pm_designated" for x in c.facts)
+
+
+def test_formation_steps_out_of_order_are_refused():
+    from pydantic import ValidationError
+
+    from iamg_forecast.backtest.reference import Formation
+
+    row = {"name": "x", "start": "2010-03-07", "approved": "2010-12-21", "winner": "M",
+           "winner_role": "incumbent", "president": "2010-11-11", "sources": ["u"],
+           "designations": [{"date": "2010-11-25", "role": "incumbent"}]}
+    assert Formation.model_validate(row).steps()[-1].kind == "formation"
+    for bad, what in (({"president": "2011-01-01"}, "not in order"),
+                      ({"president": None}, "needs the day the presidency"),
+                      ({"designations": [{"date": "2010-11-25", "role": "other"}]},
+                       "must be the winner's"),
+                      ({"designations": [{"date": "2010-11-20", "role": "other"},
+                                         {"date": "2010-11-25", "role": "incumbent"}]},
+                       "needs the day it failed")):
+        with pytest.raises(ValidationError, match=what):
+            Formation.model_validate({**row, **bad})
+
+
 def test_a_vacant_role_is_no_choice_for_any_variant():
     case = load_case("formation_2018")   # Sairoon, the largest list, named no candidate
     assert case.info.vacant_roles == ["frontrunner"]

@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from iamg_forecast.backtest.reference import pm_priors
+from iamg_forecast.backtest.reference import pm_priors, stage_priors
 from iamg_forecast.errors import Problem, SpecError
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.files import bundled_dir
-from iamg_forecast.spec import Spec, load_spec, load_yaml, month_end, parse_month
+from iamg_forecast.spec import STAGE_ROWS, Spec, load_spec, load_yaml, month_end, parse_month
 
 __all__ = ["Case", "Fact", "EventMap", "load_case", "list_cases", "cases_dir", "CASE_WINDOW"]
 
@@ -390,10 +390,12 @@ def _unplaced_totals(spec: Spec, items: list[Evidence]) -> set[str]:
 
 def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
                 initial_stage: str, vacant: Sequence[str] = ()) -> None:
-    """Set the PM group's priors from the formations known before ``start``, and drop the
-    choices of ``vacant`` roles with everything that names them (in place).
+    """Set the PM group's priors (the choices' and the later steps') from the formations
+    known before ``start``, and drop the choices of ``vacant`` roles with everything that
+    names them (in place).
     """
     prior = pm_priors(before=start)
+    steps = stage_priors(before=start)
     gone = {roles[r] for r in vacant}
     data["outcomes"] = [o for o in data["outcomes"] if o["name"] not in gone]
     for o in data["outcomes"]:
@@ -416,7 +418,9 @@ def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
                                 "source": why}
     for g in data["competing_groups"]:
         if g.get("stages") is not None:
-            g["stages"] = {**g["stages"], "initial": initial_stage}
+            g["stages"] = {**g["stages"], "initial": initial_stage, **{
+                r: {**g["stages"][r], "mu": round(steps.mu[r], 3), "rationale": steps.why(r)}
+                for r in STAGE_ROWS}}
 
 
 def _month_of(d: dt.date) -> str:

@@ -1,11 +1,12 @@
 """The reference class of Iraqi government formations, and the PM priors it implies.
 
 ``backtests/formations.yaml`` lists every formation since 2005 by the roles of the PM question
-(front-runner, incumbent, someone else). :func:`pm_priors` turns the formations completed
-before a date into the choice logits' prior means and the reference-class rates, by the rule
-written in that file. The bundled scenario's numbers (``priors/outcomes.yaml``) are this rule
-over every formation (a test checks it); a backtest case uses only the formations completed
-before it started.
+(front-runner, incumbent, someone else), with the dates of its steps. :func:`pm_priors` turns
+the formations completed before a date into the choice logits' prior means and the
+reference-class rates, and :func:`stage_priors` into the prior means of the process's later
+steps (designation, vote, failure), by the rules written in that file. The bundled scenario's
+numbers (``priors/outcomes.yaml``) are these rules over every formation (a test checks it); a
+backtest case uses only the formations completed before it started.
 """
 
 from __future__ import annotations
@@ -15,17 +16,34 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from iamg_forecast.errors import Problem, SpecError
+from iamg_forecast.evidence.cells import STEP_ORDER, Step, group_history
 from iamg_forecast.files import bundled_dir
-from iamg_forecast.spec import load_yaml
+from iamg_forecast.spec import STAGE_ROWS, load_spec, load_yaml
 
-__all__ = ["Formation", "load_formations", "pm_priors", "PMPriors", "ROLES", "WINDOW_MONTHS"]
+__all__ = ["Formation", "Designation", "load_formations", "pm_priors", "PMPriors", "ROLES",
+           "WINDOW_MONTHS", "stage_priors", "StagePriors"]
 
 ROLES = ("frontrunner", "incumbent", "other")
 #: A formation is "late" when no cabinet won a vote within this many months of its start.
 WINDOW_MONTHS = 14
+
+
+Role = Literal["frontrunner", "incumbent", "other"]
+
+
+class Designation(BaseModel):
+    """A PM-designate of a past formation: the day he was charged, his role and, when he
+    withdrew or lapsed without a vote, the day of that (``fails``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: dt.date
+    role: Role
+    fails: dt.date | None = None
 
 
 class Formation(BaseModel):
@@ -39,9 +57,49 @@ class Formation(BaseModel):
     frontrunner: str | None = None
     incumbent: str | None = None
     winner: str
-    winner_role: Literal["frontrunner", "incumbent", "other"]
+    winner_role: Role
+    initial_stage: Literal["election", "president"] = "election"
+    president: dt.date | None = None
+    designations: list[Designation]
     sources: list[str]
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> Formation:
+        if (self.president is None) != (self.initial_stage == "president"):
+            raise ValueError("a formation that starts at the election needs the day the "
+                             "presidency was filled (president), and only such a one")
+        days = [self.start] + ([self.president] if self.president else [])
+        for d in self.designations:
+            days += [d.date] + ([d.fails] if d.fails else [])
+        if days + [self.approved] != sorted(days + [self.approved]):
+            raise ValueError("the steps' dates are not in order (start, president, each "
+                             "designation and its failure, approved)")
+        last = self.designations[-1] if self.designations else None
+        if last is None or last.fails is not None or last.role != self.winner_role:
+            raise ValueError("the last designation must be the winner's (same role, no fails)")
+        if any(d.fails is None for d in self.designations[:-1]):
+            raise ValueError("every designation but the last needs the day it failed (fails)")
+        return self
+
+    def months_to(self, day: dt.date) -> int:
+        """Index of ``day``'s month on the formation's month axis (its start month is 0)."""
+        return (day.year - self.start.year) * 12 + day.month - self.start.month
+
+    def steps(self) -> list[Step]:
+        """The dated steps as the model reads logged milestones (choices index :data:`ROLES`),
+        in date order and :data:`~iamg_forecast.evidence.cells.STEP_ORDER` within a day.
+        """
+        dated = [(self.president, Step(self.months_to(self.president), "president"))
+                 ] if self.president else []
+        for d in self.designations:
+            dated.append((d.date, Step(self.months_to(d.date), "designation",
+                                       ROLES.index(d.role))))
+            if d.fails:
+                dated.append((d.fails, Step(self.months_to(d.fails), "failure")))
+        dated.append((self.approved, Step(self.months_to(self.approved), "formation",
+                                          ROLES.index(self.winner_role))))
+        return [s for _, s in sorted(dated, key=lambda t: (t[0], STEP_ORDER[t[1].kind]))]
 
     @property
     def late(self) -> bool:
@@ -108,3 +166,62 @@ def pm_priors(before: dt.date | None = None) -> PMPriors:
     late = sum(f.late for f in past)
     return PMPriors(n=n, shares=shares, mu={r: v - centre for r, v in logs.items()},
                     deadlock=(late + 1) / (n + 2))
+
+
+@dataclass(frozen=True)
+class StagePriors:
+    """Prior means of the formation process's later steps implied by ``n`` past formations:
+    per step (:data:`~iamg_forecast.spec.STAGE_ROWS`) the months it happened (``k``), the
+    months it could have happened (``exposure``) and ``mu = logit((k + 1) / (exposure + 2))``.
+    """
+
+    n: int
+    k: dict[str, int]
+    exposure: dict[str, int]
+    mu: dict[str, float]
+    before: dt.date | None = None
+
+    def why(self, step: str) -> str:
+        """The rationale line of one step's prior."""
+        when = "" if self.before is None else f" completed before {self.before}"
+        return (f"Computed by the rule of backtests/formations.yaml from the {self.n} "
+                f"formation(s){when}: the step happened in {self.k[step]} of the "
+                f"{self.exposure[step]} months in which it could have.")
+
+
+def stage_priors(before: dt.date | None = None) -> StagePriors:
+    """Prior means of the designation, vote, same-month vote and failure steps from the
+    formations completed before ``before`` (default: all of them).
+
+    Each formation's steps are read month by month by
+    :func:`~iamg_forecast.evidence.cells.group_history`, the function that turns logged
+    milestones into the model's likelihood cells, so a month counts for a step exactly when
+    the model would count it.
+
+    Examples
+    --------
+    >>> p = stage_priors()
+    >>> p.n, p.k["designation"], p.exposure["designation"]
+    (6, 8, 12)
+    >>> stage_priors(dt.date(2006, 1, 1)).mu["vote"]
+    0.0
+    """
+    spec = load_spec()
+    g = next(i for i, grp in enumerate(spec.competing_groups) if grp.stages is not None)
+    group = spec.competing_groups[g]
+    if len(spec.choices(group.name)) != len(ROLES):
+        raise SpecError([Problem("priors/outcomes.yaml", f"competing_groups.{group.name}",
+                                 f"expected one choice per role {ROLES}")])
+    rows = {spec.hazard_rows.index(f"{group.name}:{r}"): r for r in STAGE_ROWS}
+    past = [f for f in load_formations() if before is None or f.approved < before]
+    k = dict.fromkeys(STAGE_ROWS, 0)
+    exposure = dict.fromkeys(STAGE_ROWS, 0)
+    for f in past:
+        cells, _, _ = group_history(spec, g, f.steps(), f.months_to(f.approved),
+                                    initial=f.initial_stage)
+        for row, _, sign in cells:
+            if row in rows:
+                exposure[rows[row]] += 1
+                k[rows[row]] += sign > 0
+    mu = {r: math.log((k[r] + 1) / (exposure[r] - k[r] + 1)) for r in STAGE_ROWS}
+    return StagePriors(n=len(past), k=k, exposure=exposure, mu=mu, before=before)

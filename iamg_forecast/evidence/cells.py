@@ -74,7 +74,8 @@ class _History:
         self.choices.append((self.g, month, choice))
 
 
-def group_history(spec: Spec, g: int, steps: list[Step], obs_through: int
+def group_history(spec: Spec, g: int, steps: list[Step], obs_through: int,
+                  initial: str | None = None
                   ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]], int]:
     """A competing group's known history as likelihood cells, and its state at the end.
 
@@ -95,6 +96,9 @@ def group_history(spec: Spec, g: int, steps: list[Step], obs_through: int
         Sorted by date (and :data:`STEP_ORDER` within a day).
     obs_through : int
         Last complete month known.
+    initial : str, optional
+        The stage the process starts at (``election`` or ``president``); default: the
+        group's :attr:`~iamg_forecast.spec.Stages.initial`.
 
     Returns
     -------
@@ -128,7 +132,7 @@ def group_history(spec: Spec, g: int, steps: list[Step], obs_through: int
             elif m <= obs_through:
                 h.step("president", m, False)
         return h.cells, h.choices, state
-    state = 0 if group.stages.initial == "election" else 1
+    state = 0 if (initial or group.stages.initial) == "election" else 1
     last = max([obs_through] + [s.month for s in steps])
     by_month: dict[int, list[Step]] = {}
     for s in steps:
