@@ -104,8 +104,7 @@ class Formation(BaseModel):
     @property
     def late(self) -> bool:
         """No cabinet within :data:`WINDOW_MONTHS` months of the start."""
-        months = (self.approved.year - self.start.year) * 12 + self.approved.month \
-            - self.start.month - (self.approved.day < self.start.day)
+        months = self.months_to(self.approved) - (self.approved.day < self.start.day)
         return months >= WINDOW_MONTHS
 
 
