@@ -354,3 +354,23 @@ def test_count_case_logs_running_totals_by_the_evidence_rule():
     # the OIG quarterly (1 Oct - 31 Dec, 134) is its series' only total: no month to place
     quarterly = next(f for f in case.facts if f.value == 134)
     assert quarterly.running_total and quarterly in case.unseen
+
+
+def test_a_bad_formations_file_names_each_row_and_field(tmp_path, monkeypatch):
+    """Every bad row of formations.yaml is reported by its place, and nothing is returned."""
+    from iamg_forecast.backtest import reference
+
+    (tmp_path / "formations.yaml").write_text(
+        "formations:\n"
+        "  - {name: a, start: '2010-03-07', approved: '2010-12-21', winner: M,\n"
+        "     winner_role: incumbent, sources: [u],\n"
+        "     designations: [{date: '2010-11-25', role: incumbent}]}\n"
+        "  - {name: b, start: '2014-04-30', approved: '2014-09-08', winner: A,\n"
+        "     winner_role: someone, president: '2014-07-24', sources: [u],\n"
+        "     designations: [{date: '2014-08-11', role: other}]}\n")
+    monkeypatch.setattr(reference, "bundled_dir", lambda name: tmp_path)
+    with pytest.raises(SpecError) as err:
+        reference.load_formations()
+    text = str(err.value)
+    assert "formations[0]: " in text and "needs the day the presidency was filled" in text
+    assert "formations[1].winner_role" in text

@@ -123,8 +123,9 @@ def load_formations() -> list[Formation]:
         try:
             out.append(Formation.model_validate(row))
         except ValidationError as err:
-            problems += [Problem(str(path), f"formations[{i}]." + ".".join(map(str, e["loc"])),
-                                 e["msg"]) for e in err.errors()]
+            problems += [Problem(str(path), ".".join([f"formations[{i}]",
+                                                      *map(str, e["loc"])]), e["msg"])
+                         for e in err.errors()]
     if problems:
         raise SpecError(problems)
     return sorted(out, key=lambda f: f.start)
