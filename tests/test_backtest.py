@@ -5,6 +5,7 @@ the model's measure, recorded in docs/backtests.md by ``make backtest``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import shutil
@@ -374,3 +375,73 @@ def test_a_bad_formations_file_names_each_row_and_field(tmp_path, monkeypatch):
     text = str(err.value)
     assert "formations[0]: " in text and "needs the day the presidency was filled" in text
     assert "formations[1].winner_role" in text
+
+
+def test_bundled_trend_prior_follows_the_formations_rule():
+    """The presidency's trend prior of priors/outcomes.yaml is the rule of
+    backtests/formations.yaml over every formation; the waits are the ones its rationale
+    states, counted by hand (Dec 2005 -> Apr 2006, Mar -> Nov 2010, Apr -> Jul 2014,
+    May -> Oct 2018, Oct 2021 -> Oct 2022)."""
+    from iamg_forecast.backtest.reference import trend_prior
+
+    p = trend_prior()
+    trend = iaf.load_spec().group("pm_selection").hazard_trend
+    assert p.months == (4, 8, 3, 5, 12)
+    assert (trend.mu, trend.sigma) == pytest.approx((p.mu, p.sigma), abs=5e-4)
+    assert "months 4, 8, 3, 5 and 12" in trend.rationale
+
+
+def test_trend_rule_grid_agrees_with_direct_integration():
+    """The grid posterior of the trend for one formation (2006: a president in month 4)
+    equals a direct numerical integration of the same posterior; with no formation it is
+    the reference prior itself (to the grid's resolution)."""
+    from scipy import integrate
+    from scipy.special import log_expit
+
+    from iamg_forecast.backtest.reference import load_trend_rule, trend_prior
+
+    rule = load_trend_rule()
+    base = iaf.load_spec().group("pm_selection").hazard
+    mb, sb = base.params["mu"], base.params["sigma"]
+
+    def density(t, b, power):
+        lp = (-0.5 * ((b - mb) / sb) ** 2 - 0.5 * ((t - rule.mu) / rule.sigma) ** 2
+              + sum(log_expit(-(b + t * m)) for m in range(4)) + log_expit(b + t * 4))
+        return t ** power * math.exp(lp)
+
+    lim = (mb - 8 * sb, mb + 8 * sb, rule.mu - 8 * rule.sigma, rule.mu + 8 * rule.sigma)
+    z, m1, m2 = (integrate.dblquad(density, *lim, args=(k,), epsabs=1e-12)[0]
+                 for k in (0, 1, 2))
+    p = trend_prior(dt.date(2010, 1, 1))
+    assert p.n == 1 and p.months == (4,)
+    assert p.mu == pytest.approx(m1 / z, abs=1e-3)
+    assert p.sigma == pytest.approx(math.sqrt(m2 / z - (m1 / z) ** 2), abs=1e-3)
+    empty = trend_prior(dt.date(2006, 1, 1))
+    assert (empty.n, empty.mu, empty.sigma) == pytest.approx((0, rule.mu, rule.sigma),
+                                                             abs=1e-3)
+
+
+def test_a_case_takes_its_trend_prior_from_earlier_formations_only():
+    """2010 knows only 2006; 2021-22 knows the four formations that started at an election
+    before it (2019-20 started at a resignation)."""
+    from iamg_forecast.backtest.reference import trend_prior
+
+    for case, start, waits in (("formation_2010", dt.date(2010, 3, 7), (4,)),
+                               ("formation_2021_22", dt.date(2021, 10, 10), (4, 8, 3, 5))):
+        trend = load_case(case).spec.group("pm_selection").hazard_trend
+        p = trend_prior(start)
+        assert p.months == waits
+        assert (trend.mu, trend.sigma) == pytest.approx((p.mu, p.sigma), abs=5e-4)
+        assert f"completed before {start}" in trend.rationale
+
+
+def test_a_missing_trend_rule_is_named(tmp_path, monkeypatch):
+    """formations.yaml without its trend rule is refused with the field named."""
+    from iamg_forecast.backtest import reference
+
+    (tmp_path / "formations.yaml").write_text("trend_rule: {mu: 0.0, sigma: -1}\n"
+                                              "formations: []\n")
+    monkeypatch.setattr(reference, "bundled_dir", lambda name: tmp_path)
+    with pytest.raises(SpecError) as err:
+        reference.load_trend_rule()
+    assert "trend_rule.sigma" in str(err.value) and "trend_rule.rationale" in str(err.value)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from iamg_forecast.backtest.reference import pm_priors, stage_priors
+from iamg_forecast.backtest.reference import pm_priors, stage_priors, trend_prior
 from iamg_forecast.errors import Problem, SpecError
 from iamg_forecast.evidence import Evidence
 from iamg_forecast.files import bundled_dir
@@ -390,12 +390,13 @@ def _unplaced_totals(spec: Spec, items: list[Evidence]) -> set[str]:
 
 def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
                 initial_stage: str, vacant: Sequence[str] = ()) -> None:
-    """Set the PM group's priors (the choices' and the later steps') from the formations
-    known before ``start``, and drop the choices of ``vacant`` roles with everything that
-    names them (in place).
+    """Set the PM group's priors (the choices', the presidency's trend and the later steps')
+    from the formations known before ``start``, and drop the choices of ``vacant`` roles with
+    everything that names them (in place).
     """
     prior = pm_priors(before=start)
     steps = stage_priors(before=start)
+    trend = trend_prior(before=start)
     gone = {roles[r] for r in vacant}
     data["outcomes"] = [o for o in data["outcomes"] if o["name"] not in gone]
     for o in data["outcomes"]:
@@ -421,6 +422,9 @@ def _pm_overlay(data: dict[str, Any], roles: dict[str, str], start: dt.date,
             g["stages"] = {**g["stages"], "initial": initial_stage, **{
                 r: {**g["stages"][r], "mu": round(steps.mu[r], 3), "rationale": steps.why(r)}
                 for r in STAGE_ROWS}}
+            if g.get("hazard_trend") is not None:
+                g["hazard_trend"] = {**g["hazard_trend"], "mu": round(trend.mu, 3),
+                                     "sigma": round(trend.sigma, 3), "rationale": trend.why()}
 
 
 def _month_of(d: dt.date) -> str:

@@ -4,7 +4,8 @@
 (front-runner, incumbent, someone else), with the dates of its steps. :func:`pm_priors` turns
 the formations completed before a date into the choice logits' prior means and the
 reference-class rates, and :func:`stage_priors` into the prior means of the process's later
-steps (designation, vote, failure), by the rules written in that file. The bundled scenario's
+steps (designation, vote, failure), and :func:`trend_prior` into the prior of the presidency's
+trend, by the rules written in that file. The bundled scenario's
 numbers (``priors/outcomes.yaml``) are these rules over every formation (a test checks it); a
 backtest case uses only the formations completed before it started.
 """
@@ -16,7 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.special import log_expit
 
 from iamg_forecast.errors import Problem, SpecError
 from iamg_forecast.evidence.cells import STEP_ORDER, Step, group_history
@@ -24,7 +27,8 @@ from iamg_forecast.files import bundled_dir
 from iamg_forecast.spec import STAGE_ROWS, load_spec, load_yaml
 
 __all__ = ["Formation", "Designation", "load_formations", "pm_priors", "PMPriors", "ROLES",
-           "WINDOW_MONTHS", "stage_priors", "StagePriors"]
+           "WINDOW_MONTHS", "stage_priors", "StagePriors", "trend_prior", "TrendPrior",
+           "TrendRule", "load_trend_rule"]
 
 ROLES = ("frontrunner", "incumbent", "other")
 #: A formation is "late" when no cabinet won a vote within this many months of its start.
@@ -108,6 +112,39 @@ class Formation(BaseModel):
         return months >= WINDOW_MONTHS
 
 
+class TrendRule(BaseModel):
+    """The reference prior the presidency's trend starts from (``trend_rule`` of
+    ``formations.yaml``), before any formation is seen.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mu: float
+    sigma: float = Field(gt=0)
+    rationale: str = Field(min_length=1)
+
+
+def _formations_file() -> tuple[str, dict]:
+    path = bundled_dir("backtests") / "formations.yaml"
+    return str(path), load_yaml(path.read_text(encoding="utf-8")) or {}
+
+
+def load_trend_rule() -> TrendRule:
+    """The reference prior of the presidency's trend (``trend_rule`` in ``formations.yaml``).
+
+    Examples
+    --------
+    >>> load_trend_rule().mu
+    0.0
+    """
+    path, raw = _formations_file()
+    try:
+        return TrendRule.model_validate(raw.get("trend_rule"))
+    except ValidationError as err:
+        raise SpecError([Problem(path, ".".join(["trend_rule", *map(str, e["loc"])]), e["msg"])
+                         for e in err.errors()]) from None
+
+
 def load_formations() -> list[Formation]:
     """The reference class of ``backtests/formations.yaml``, oldest first.
 
@@ -116,14 +153,13 @@ def load_formations() -> list[Formation]:
     >>> [f.winner_role for f in load_formations()][:2]
     ['other', 'incumbent']
     """
-    path = bundled_dir("backtests") / "formations.yaml"
-    raw = load_yaml(path.read_text(encoding="utf-8"))
+    path, raw = _formations_file()
     out, problems = [], []
-    for i, row in enumerate((raw or {}).get("formations") or []):
+    for i, row in enumerate(raw.get("formations") or []):
         try:
             out.append(Formation.model_validate(row))
         except ValidationError as err:
-            problems += [Problem(str(path), ".".join([f"formations[{i}]",
+            problems += [Problem(path, ".".join([f"formations[{i}]",
                                                       *map(str, e["loc"])]), e["msg"])
                          for e in err.errors()]
     if problems:
@@ -189,6 +225,22 @@ class StagePriors:
                 f"{self.exposure[step]} months in which it could have.")
 
 
+def _staged_group(spec) -> int:
+    """Index of the staged competing group (the PM question), checked to have one choice per
+    role.
+    """
+    g = next(i for i, grp in enumerate(spec.competing_groups) if grp.stages is not None)
+    group = spec.competing_groups[g]
+    if len(spec.choices(group.name)) != len(ROLES):
+        raise SpecError([Problem("priors/outcomes.yaml", f"competing_groups.{group.name}",
+                                 f"expected one choice per role {ROLES}")])
+    return g
+
+
+def _past(before: dt.date | None) -> list[Formation]:
+    return [f for f in load_formations() if before is None or f.approved < before]
+
+
 def stage_priors(before: dt.date | None = None) -> StagePriors:
     """Prior means of the designation, vote, same-month vote and failure steps from the
     formations completed before ``before`` (default: all of them).
@@ -207,13 +259,10 @@ def stage_priors(before: dt.date | None = None) -> StagePriors:
     0.0
     """
     spec = load_spec()
-    g = next(i for i, grp in enumerate(spec.competing_groups) if grp.stages is not None)
-    group = spec.competing_groups[g]
-    if len(spec.choices(group.name)) != len(ROLES):
-        raise SpecError([Problem("priors/outcomes.yaml", f"competing_groups.{group.name}",
-                                 f"expected one choice per role {ROLES}")])
-    rows = {spec.hazard_rows.index(f"{group.name}:{r}"): r for r in STAGE_ROWS}
-    past = [f for f in load_formations() if before is None or f.approved < before]
+    g = _staged_group(spec)
+    rows = {spec.hazard_rows.index(f"{spec.competing_groups[g].name}:{r}"): r
+            for r in STAGE_ROWS}
+    past = _past(before)
     k = dict.fromkeys(STAGE_ROWS, 0)
     exposure = dict.fromkeys(STAGE_ROWS, 0)
     for f in past:
@@ -225,3 +274,79 @@ def stage_priors(before: dt.date | None = None) -> StagePriors:
                 k[rows[row]] += sign > 0
     mu = {r: math.log((k[r] + 1) / (exposure[r] - k[r] + 1)) for r in STAGE_ROWS}
     return StagePriors(n=len(past), k=k, exposure=exposure, mu=mu, before=before)
+
+
+@dataclass(frozen=True)
+class TrendPrior:
+    """The prior of the presidency's monthly trend implied by ``n`` past formations that
+    started at an election: the posterior mean and sd of the trend given the months each
+    waited for its president (see :func:`trend_prior`).
+    """
+
+    n: int
+    months: tuple[int, ...]
+    mu: float
+    sigma: float
+    before: dt.date | None = None
+
+    def why(self) -> str:
+        """The rationale line of the trend's prior."""
+        when = "" if self.before is None else f" completed before {self.before}"
+        waits = ", ".join(map(str, self.months)) or "none"
+        return (f"Computed by the rule of backtests/formations.yaml from the {self.n} "
+                f"formation(s){when} that started at an election (presidency in month "
+                f"{waits} of each): the posterior mean and sd of the trend.")
+
+
+#: Grid of the trend rule: points per axis, and how many prior sds each axis spans either side.
+_GRID = (401, 6.0)
+
+
+def trend_prior(before: dt.date | None = None) -> TrendPrior:
+    """Prior of the presidency's trend from the formations completed before ``before``.
+
+    The presidency's monthly logit is ``base + trend * month`` (months since the election;
+    the drivers are left out). Starting from the spec's prior of ``base`` (the constitution's)
+    and the reference prior of the trend (``trend_rule`` in ``formations.yaml``), each past
+    formation's months without a president and its month with one, read by
+    :func:`~iamg_forecast.evidence.cells.group_history` as the model reads logged milestones,
+    update both on a grid; the trend's posterior mean and sd are its prior for the date.
+
+    Examples
+    --------
+    >>> p = trend_prior()
+    >>> p.months, round(p.mu, 3), round(p.sigma, 3)
+    ((4, 8, 3, 5, 12), 0.104, 0.103)
+    """
+    spec = load_spec()
+    g = _staged_group(spec)
+    group = spec.competing_groups[g]
+    row = spec.hazard_rows.index(group.name)
+    rule = load_trend_rule()
+    points, span = _GRID
+    b0, t0 = group.hazard, rule
+    if b0.dist != "Normal":
+        raise SpecError([Problem("priors/outcomes.yaml", f"competing_groups.{group.name}.hazard",
+                                 "the trend rule needs a Normal prior of the presidency's "
+                                 "hazard", b0.dist)])
+    b = np.linspace(b0.params["mu"] - span * b0.params["sigma"],
+                    b0.params["mu"] + span * b0.params["sigma"], points)[:, None]
+    t = np.linspace(t0.mu - span * t0.sigma, t0.mu + span * t0.sigma, points)[None, :]
+    lp = (-0.5 * ((b - b0.params["mu"]) / b0.params["sigma"]) ** 2
+          - 0.5 * ((t - t0.mu) / t0.sigma) ** 2)
+    months = []
+    for f in _past(before):
+        if f.initial_stage != "election":
+            continue
+        cells, _, _ = group_history(spec, g, f.steps(), f.months_to(f.approved),
+                                    initial=f.initial_stage)
+        for r, m, sign in cells:
+            if r == row:
+                lp = lp + log_expit(sign * (b + t * m))
+                if sign > 0:
+                    months.append(m)
+    w = np.exp(lp - lp.max())
+    w /= w.sum()
+    mu = float((w * t).sum())
+    sigma = float(np.sqrt((w * (t - mu) ** 2).sum()))
+    return TrendPrior(n=len(months), months=tuple(months), mu=mu, sigma=sigma, before=before)
