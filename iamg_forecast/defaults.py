@@ -23,7 +23,9 @@ BFMI_MIN = 0.2
 TARGET_ACCEPT = 0.8
 TARGET_ACCEPT_RETRY = (0.95, 0.99)
 # A fit of the default size or larger whose gates still fail (R-hat, ESS, divergences) is
-# sampled once more with this many times the draws (recorded as ``draws_sampled``).
+# sampled once more with this many times the draws (recorded as ``draws_sampled``), from the
+# target acceptance it had reached; if it diverges it climbs the rest of the same ladder
+# (``inference.retry_ladder``).
 EXTEND_DRAWS = 3
 PARETO_K_MAX = 0.7
 SURPRISE_ALPHA = 0.05

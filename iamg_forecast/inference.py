@@ -26,7 +26,8 @@ from iamg_forecast.model import PARAMETER_BLOCKS, ScenarioModel
 
 __all__ = ["CompileCache", "COMPILED", "sample_posterior", "Diagnostics", "diagnose",
            "gate_quantities", "gate_statistics", "diagnostics_of", "psis_log_weights",
-           "weighted_quantiles", "package_versions", "posterior_tree", "derived_vars"]
+           "weighted_quantiles", "package_versions", "posterior_tree", "derived_vars",
+           "retry_ladder"]
 
 POSTERIOR_VARS = ("latent_state", "indicator_eta", "hazard_logit")
 # What a fit keeps: nutpie's trace also holds the free (non-centred) variables, which are not
@@ -127,6 +128,48 @@ def _quiet(active: bool):
         yield
 
 
+def retry_ladder(run: Callable[[float, int, int], Any], draws: int, tune: int, *,
+                 diverged: Callable[[Any], int], ok: Callable[[Any], bool]
+                 ) -> tuple[Any, float, int]:
+    """Sample with the retry policy; return the kept fit, its target acceptance and draws.
+
+    ``run(target_accept, tune, draws)`` samples once. A fit with divergent transitions is
+    redone with the smaller steps of each :data:`~iamg_forecast.defaults.TARGET_ACCEPT_RETRY`
+    in turn (the same seed, 2 and then 4 times the tuning) until one has none. A fit of the
+    default size or larger whose gates still fail is sampled once more with
+    :data:`~iamg_forecast.defaults.EXTEND_DRAWS` times the draws, starting from the target
+    the last fit used; if that longer fit diverges, it climbs the rest of the same ladder.
+    Whatever remains is reported by the gates, never retried away with another seed.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> def run(target, tune, draws):
+    ...     calls.append((target, tune, draws))
+    ...     return {"div": int(draws == 3000 and target < 0.95)}
+    >>> retry_ladder(run, 1000, 300, diverged=lambda t: t["div"], ok=lambda t: False)[1:]
+    (0.95, 3000)
+    >>> calls
+    [(0.8, 300, 1000), (0.8, 300, 3000), (0.95, 600, 3000)]
+    """
+    targets = (defaults.TARGET_ACCEPT, *defaults.TARGET_ACCEPT_RETRY)
+
+    def climb(start: int, n_draws: int) -> tuple[Any, int]:
+        for attempt in range(start, len(targets)):
+            tree = run(targets[attempt], 2 ** attempt * tune, n_draws)
+            if not diverged(tree):
+                break
+        return tree, attempt
+
+    tree, attempt = climb(0, draws)
+    n_draws = draws
+    if draws >= defaults.DRAWS and not ok(tree):
+        # too few effective draws (or R-hat, or divergences left) at the default size
+        n_draws = defaults.EXTEND_DRAWS * draws
+        tree, attempt = climb(attempt, n_draws)
+    return tree, targets[attempt], n_draws
+
+
 def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed: int,
                      draws: int, tune: int, chains: int, progress: bool = False,
                      cache: CompileCache | None = None, save_warmup: bool = False):
@@ -164,28 +207,21 @@ def sample_posterior(model: ScenarioModel, data: dict[str, np.ndarray], *, seed:
                                         if not known or k in known})
     except (KeyError, ValueError, TypeError) as err:
         raise ForecastError(f"evidence arrays do not fit the compiled model: {err}") from err
-    kwargs = {"draws": draws, "tune": tune, "chains": chains, "seed": int(seed),
-              "cores": min(defaults.CORES, chains), "progress_bar": progress}
-    def run():
+    kwargs = {"chains": chains, "seed": int(seed), "cores": min(defaults.CORES, chains),
+              "progress_bar": progress}
+
+    def run(target_accept: float, n_tune: int, n_draws: int):
+        args = {**kwargs, "target_accept": target_accept, "tune": n_tune, "draws": n_draws}
         if save_warmup:
-            return with_derived(nutpie.sample(swapped, save_warmup=True, **kwargs), model)
-        raw = nutpie.sample(swapped, return_raw_trace=True, **kwargs)
+            return with_derived(nutpie.sample(swapped, save_warmup=True, **args), model)
+        raw = nutpie.sample(swapped, return_raw_trace=True, **args)
         return posterior_tree(raw, compiled, keep=STORED_VARS,
                               derive=lambda post: derived_vars(post, model))
 
-    for attempt, target_accept in enumerate((defaults.TARGET_ACCEPT,
-                                             *defaults.TARGET_ACCEPT_RETRY)):
-        kwargs["target_accept"] = target_accept
-        kwargs["tune"] = 2 ** attempt * tune   # smaller steps adapt more slowly
-        tree = run()
-        # divergent transitions: redo the fit with smaller steps (the same seed)
-        if not int(tree["sample_stats"]["diverging"].sum()):
-            break
-    if draws >= defaults.DRAWS and not diagnose(tree).ok:
-        # too few effective draws (or R-hat) at the default size: once more, with more draws
-        kwargs["draws"] = defaults.EXTEND_DRAWS * draws
-        tree = run()
-    tree.attrs["draws_sampled"] = kwargs["draws"]
+    tree, target_accept, n_draws = retry_ladder(
+        run, draws, tune, diverged=lambda t: int(t["sample_stats"]["diverging"].sum()),
+        ok=lambda t: diagnose(t).ok)
+    tree.attrs["draws_sampled"] = n_draws
     # the same seed gives the same draws only on the same backend: provenance records it,
     # and why the PyTensor backend ran when the kernel was asked for
     tree.attrs["sampler_backend"] = cache.backend_of(model)
