@@ -26,6 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from iamg_forecast import defaults
+from iamg_forecast.diagnostics import Diagnostics, diagnose
 from iamg_forecast.errors import ForecastError, short
 from iamg_forecast.evidence.cells import evidence_hash, usable_items
 from iamg_forecast.evidence.items import Evidence, check_against_spec
@@ -38,8 +39,6 @@ from iamg_forecast.forecast_settings import (
 )
 from iamg_forecast.inference import (
     POSTERIOR_VARS,
-    Diagnostics,
-    diagnose,
     package_versions,
     psis_log_weights,
     sample_posterior,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from iamg_forecast.diagnostics import Diagnostics, diagnostics_of, gate_quantities
 from iamg_forecast.errors import FileRefusedError, ForecastError, short, short_text
 from iamg_forecast.evidence.cells import evidence_hash, legacy_evidence_hash, usable_items
 from iamg_forecast.evidence.items import Evidence, check_against_spec
@@ -32,7 +33,7 @@ from iamg_forecast.forecast_settings import (
     check_sizes,
     forecast_dates,
 )
-from iamg_forecast.inference import POSTERIOR_VARS, Diagnostics, diagnostics_of, gate_quantities
+from iamg_forecast.inference import POSTERIOR_VARS
 from iamg_forecast.model import PARAMETER_BLOCKS, Intervention, ScenarioModel
 from iamg_forecast.spec import Spec, parse_date
 

@@ -23,7 +23,8 @@ ROOT = Path(iaf.__file__).resolve().parent
 ORDER = ["errors", "defaults", "language", "files", "registry", "kinds", "families", "spec",
          "evidence",
          "likelihood", "model",
-         "priorcheck", "kernel", "inference", "forecast_settings", "saved_forecast", "forecast",
+         "priorcheck", "kernel", "diagnostics", "inference", "forecast_settings", "saved_forecast",
+         "forecast",
          "report", "calibration", "backtest", "iamg_forecast", "cli", "__main__"]
 # Imports up the order that are part of the design, each with its reason.
 UPWARD = {

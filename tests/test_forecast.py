@@ -373,7 +373,7 @@ def test_gate_statistics_match_arviz_stats(case):
     """The vectorised gate diagnostics equal arviz-stats' rank R-hat, bulk and tail ESS."""
     from arviz_stats.base import array_stats
 
-    from iamg_forecast.inference import gate_statistics
+    from iamg_forecast.diagnostics import gate_statistics
 
     rng = np.random.default_rng(5)
 
@@ -401,7 +401,7 @@ def test_gate_statistics_match_arviz_stats(case):
     if case == "shifted_chain":
         assert rhat.min() > 1.01  # the gate would fire
     if case == "many":
-        from iamg_forecast.inference import _gate_block
+        from iamg_forecast.diagnostics import _gate_block
 
         for threaded, single in zip((rhat, ess_b, ess_t), _gate_block(x, (0.05, 0.95)),
                                     strict=True):

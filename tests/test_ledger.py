@@ -27,8 +27,8 @@ from iamg_forecast.calibration.ledger import (
     row_hash,
 )
 from iamg_forecast.calibration.scores import ALL, corp
+from iamg_forecast.diagnostics import Diagnostics
 from iamg_forecast.errors import LedgerError
-from iamg_forecast.inference import Diagnostics
 from iamg_forecast.spec import default_priors_dir
 
 matplotlib.use("Agg")

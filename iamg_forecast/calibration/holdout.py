@@ -16,9 +16,9 @@ import numpy as np
 from iamg_forecast.calibration.fits import fit_draws, flat
 from iamg_forecast.calibration.quantities import quantities
 from iamg_forecast.calibration.simulate import World
+from iamg_forecast.diagnostics import diagnostics_of
 from iamg_forecast.evidence.items import Evidence
 from iamg_forecast.forecast import Forecast
-from iamg_forecast.inference import diagnostics_of
 from iamg_forecast.model import ScenarioModel
 from iamg_forecast.spec import month_end
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from iamg_forecast.diagnostics import gate_statistics
 from iamg_forecast.forecast import apply_resolutions
-from iamg_forecast.inference import gate_statistics
 from iamg_forecast.likelihood import NP
 from iamg_forecast.model import ScenarioModel
 
