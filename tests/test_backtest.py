@@ -16,7 +16,7 @@ import pytest
 
 import iamg_forecast as iaf
 from iamg_forecast.backtest import list_cases, load_case
-from iamg_forecast.backtest.cases import cases_dir
+from iamg_forecast.backtest.cases import Fact, cases_dir, designates
 from iamg_forecast.backtest.run import _baselines, _seed, score_dates
 from iamg_forecast.calibration.ledger import climatology
 from iamg_forecast.errors import SpecError
@@ -324,6 +324,54 @@ def test_protests_are_read_by_whom_they_target():
     incumbent = load_case("formation_2018")   # Basra, September 2018: against the government
     assert {e.id: e.indicator for e in incumbent.items}["f2018-12"] == \
         "mass_antigovernment_protests"
+
+
+def test_refusals_of_a_designate_have_their_own_indicator():
+    """A refusal (or protest) naming the PM-designate in place on its date is logged as the
+    designate's rejection; one naming a candidate who is not (yet, or any longer) designate
+    stays the ordinary refusal."""
+    case = load_case("replacement_2019_20")
+    logged = {e.id: e.indicator for e in case.items}
+    on = dict(zip((f.id for f in case.facts), designates(case.facts), strict=True))
+    # Allawi (designated 1 Feb 2020): the protest that day and the refusal of 27 Feb
+    assert logged["f2019-15"] == logged["f2019-17"] == "bloc_rejects_designate_outside"
+    # Kataib Hezbollah against al-Kadhimi on 2 March, before his designation on 9 April
+    assert on["f2019-21"] is None and logged["f2019-21"] == "bloc_rejects_outside"
+    # al-Zurfi withdrew and al-Kadhimi was designated on 9 April: the end comes first
+    assert on["f2019-27"] == on["f2019-28"] == "Mustafa al-Kadhimi"
+    assert logged["f2019-30"] == "bloc_rejects_designate_outside"
+    # a refusal naming someone other than the designate in place is not his rejection
+    events = case.events
+    fact = case.facts[[f.id for f in case.facts].index("f2019-30")]
+    assert events.entry(fact, "Adnan al-Zurfi").indicator == "bloc_rejects_outside"
+    assert events.entry(fact, None).indicator == "bloc_rejects_outside"
+    assert events.entry(fact, " mustafa AL-KADHIMI ").indicator == \
+        "bloc_rejects_designate_outside"
+    # 2022: the Sadrists' protests against Sudani's nomination came before his designation,
+    # their refusal of 15 October after it
+    later = {e.id: e.indicator for e in load_case("formation_2021_22").items}
+    assert later["f2021-19"] == "bloc_rejects_outside"
+    assert later["f2021-27"] == "bloc_rejects_designate_outside"
+
+
+def test_a_designation_ends_on_the_day_it_fails_or_is_voted():
+    base = dict(summary="s", source="x", url="https://example.org", reliability="B2")
+    facts = [Fact(id="a", date="2020-01-01", event="pm_designated", role="other", person="X",
+                  **base),
+             Fact(id="b", date="2020-01-05", event="party_opposes", role="other", person="X",
+                  **base),
+             Fact(id="c", date="2020-01-09", event="designate_fails", role="other", person="X",
+                  **base),
+             Fact(id="d", date="2020-01-09", event="party_opposes", role="other", person="X",
+                  **base),
+             Fact(id="e", date="2020-02-01", event="pm_designated", role="other", person="Y",
+                  **base),
+             Fact(id="f", date="2020-02-03", event="designate_fails", role="other", person="X",
+                  **base),
+             Fact(id="g", date="2020-02-20", event="cabinet_approved", role="other",
+                  person="Y", **base)]
+    # a failure naming someone else (X, already gone) does not end Y's designation
+    assert designates(facts) == ["X", "X", None, None, "Y", "Y", None]
 
 
 def test_a_case_knows_only_the_formations_before_it():

@@ -128,7 +128,7 @@ def test_correct_model_passes(correct_run, model):
     assert res.tree.attrs["n_sims"] == N_SIMS
     assert res.ranks.shape == (N_SIMS, len(S.quantity_names(model)))
     assert int(res.ranks.max()) <= res.tree.attrs["L"] and int(res.ranks.min()) >= 0
-    # Seeded: the smallest per-quantity p is 0.026 (latent:disarmament_pressure, Holm 0.60); a
+    # Seeded: the smallest per-quantity p is 0.015 (latent:disarmament_pressure, Holm 0.34); a
     # correct model fails the Holm family at 5% with probability <= 0.05 whatever the seed.
     assert res.passed, res.table()
     assert set(res.tree.children) == {"ranks", "tests", "forecasts"}
@@ -151,11 +151,12 @@ def reduced_power(correct_run, model, tmp_path_factory):
 @pytest.mark.slow
 def test_strongest_planted_bug_fails(reduced_power):
     # Doubling every latent's initial-state sigma in the fit (not in the simulation). Seeded, on
-    # the current model (the presidency's trend prior from earlier formations) the same worlds
-    # give: 5 quantities out of band and Holm 0.28 at 40 simulations, 9 and 0.052 (a pass) at 60,
-    # 12 and 0.023 at 80, 13 and 0.0057 (the smallest a Holm p can be with 23 quantities and
-    # 4,000 null draws) at 100 to 160. The previous model failed with Holm 0.0057 already at
-    # 60, so 60 was too close to the edge of this bug's power: 100 leaves a margin.
+    # the current model (with the designates' refusal indicators) the same worlds give:
+    # 6 quantities out of band and Holm 0.36 at 60 simulations, 8 and 0.052 at 80, 8 and 0.0115
+    # at 100, 11 and 0.017 at 120, 9 and 0.0115 at 160. On the model before it (without those
+    # indicators) 60 gave Holm 0.052 (a pass) and 100 the smallest attainable, 0.0057 (23
+    # quantities, 4,000 null draws); the model before that failed with 0.0057 at 60. This
+    # bug's power at 60 is too close to the edge; 100 leaves a margin of about four.
     res = reduced_power.results[("doubled_prior_initial", 0)]
     assert res.tree.attrs["n_sims"] == N_SIMS
     assert not res.passed, res.table()

@@ -25,7 +25,8 @@ from iamg_forecast.evidence import Evidence
 from iamg_forecast.files import bundled_dir
 from iamg_forecast.spec import STAGE_ROWS, Spec, load_spec, load_yaml, month_end, parse_month
 
-__all__ = ["Case", "Fact", "EventMap", "load_case", "list_cases", "cases_dir", "CASE_WINDOW"]
+__all__ = ["Case", "Fact", "EventMap", "load_case", "list_cases", "cases_dir", "CASE_WINDOW",
+           "designates"]
 
 Role = Literal["frontrunner", "incumbent", "other", "none"]
 Direction = Literal["up", "down"]
@@ -162,6 +163,7 @@ class MapEntry(_Strict):
     outcome: bool = False
     count: bool = False
     actor_matches: str | None = None
+    of_designate: bool | None = None
 
 
 class EventType(_Strict):
@@ -177,17 +179,22 @@ class EventMap(_Strict):
     roles: dict[Role, str]
     events: dict[str, EventType]
 
-    def entry(self, fact: Fact) -> MapEntry | None:
+    def entry(self, fact: Fact, designate: str | None = None) -> MapEntry | None:
         """The mapping that applies to ``fact``, or None when the spec cannot see it.
 
-        A role may list several entries: the first whose ``actor_matches`` fits applies.
+        A role may list several entries: the first whose ``actor_matches`` fits and whose
+        ``of_designate`` holds applies (``of_designate: true`` only when the fact names
+        ``designate``, the PM-designate in place on its date; see :func:`designates`).
         """
         maps = self.events[fact.event].maps
         found = maps.get(fact.role, maps.get("any"))
+        names_designate = _same_person(fact.person, designate)
         for entry in found if isinstance(found, list) else [found]:
             if entry is None or (entry.actor_matches is not None and not re.search(
                     entry.actor_matches, fact.actor or "", flags=re.IGNORECASE)):
                 continue   # an entry for another kind of actor: the next one may apply
+            if entry.of_designate is not None and entry.of_designate != names_designate:
+                continue   # an entry for the designate (or for anyone but him)
             if entry.count and not fact.public_when_period_ends:
                 return None
             if (entry.outcome or entry.milestone) and not (
@@ -196,8 +203,10 @@ class EventMap(_Strict):
             return entry
         return None
 
-    def evidence(self, fact: Fact) -> Evidence | None:
+    def evidence(self, fact: Fact, designate: str | None = None) -> Evidence | None:
         """The evidence item a fact is logged as in the bundled spec, or None.
+
+        ``designate``: the PM-designate in place on the fact's date (:func:`designates`).
 
         Examples
         --------
@@ -206,7 +215,7 @@ class EventMap(_Strict):
         >>> all(e is None or e.url.startswith("http") for e in items)
         True
         """
-        entry = self.entry(fact)
+        entry = self.entry(fact, designate)
         if entry is None:
             return None
         if entry.outcome:
@@ -330,8 +339,9 @@ class Case:
     @cached_property
     def items(self) -> tuple[Evidence, ...]:
         """The facts the spec can see, as evidence items (in date order)."""
-        found = _series_members([e for f in self.facts
-                                 if (e := self.events.evidence(f)) is not None])
+        found = _series_members([e for f, who in zip(self.facts, designates(self.facts),
+                                                      strict=True)
+                                 if (e := self.events.evidence(f, who)) is not None])
         unplaced = _unplaced_totals(self.spec, found)
         return tuple(e for e in found if e.id not in unplaced)
 
@@ -355,6 +365,49 @@ class Case:
             out.append(d)
             d = month_end(_month_of(d + dt.timedelta(days=1)))
         return out
+
+
+#: The events that start and end a designation (FORMAT.md's vocabulary).
+_DESIGNATION_STARTS = ("pm_designated",)
+_DESIGNATION_ENDS = ("designate_fails", "cabinet_approved")
+
+
+def designates(facts: Sequence[Fact]) -> list[str | None]:
+    """The PM-designate in place on each fact's date (None when there is none).
+
+    A designation starts on the day of its ``pm_designated`` fact and ends on the day of a
+    ``designate_fails`` or ``cabinet_approved`` fact (naming him, or no one): on that day he is
+    no longer in place, so a refusal dated the day he withdrew is not read as a refusal of a
+    designate. On a day with both, the end comes first (al-Zurfi withdrew and al-Kadhimi was
+    designated on 9 April 2020).
+
+    Examples
+    --------
+    >>> case = load_case("replacement_2019_20")
+    >>> on = dict(zip((f.id for f in case.facts), designates(case.facts)))
+    >>> on["f2019-26"], on["f2019-27"], on["f2019-30"]
+    ('Adnan al-Zurfi', 'Mustafa al-Kadhimi', 'Mustafa al-Kadhimi')
+    """
+    by_date: dict[dt.date, list[Fact]] = {}
+    for f in facts:
+        by_date.setdefault(f.date, []).append(f)
+    current: str | None = None
+    on_day: dict[dt.date, str | None] = {}
+    for day in sorted(by_date):
+        for f in by_date[day]:
+            if f.event in _DESIGNATION_ENDS and (f.person is None
+                                                 or _same_person(f.person, current)):
+                current = None
+        for f in by_date[day]:
+            if f.event in _DESIGNATION_STARTS:
+                current = f.person
+        on_day[day] = current
+    return [on_day[f.date] for f in facts]
+
+
+def _same_person(a: str | None, b: str | None) -> bool:
+    """Both name one person (case and surrounding spaces aside)."""
+    return a is not None and b is not None and a.strip().casefold() == b.strip().casefold()
 
 
 def _series_members(items: list[Evidence]) -> list[Evidence]:
