@@ -221,7 +221,7 @@ def kernel_layout(model: ScenarioModel, keep: list[str]) -> KernelLayout:
     >>> from iamg_forecast.model import load_model
     >>> layout = kernel_layout(load_model(), ["latent_state"])
     >>> layout.n_dim, layout.names[-1], layout.shapes[-1]
-    (468, 'latent_state', (12, 26))
+    (474, 'latent_state', (12, 26))
     """
     s = model.spec
     pmm = model.pymc_model
